@@ -1,0 +1,74 @@
+"""Commands of the contract that later issues fill in. Each says so and exits 2; none fakes output.
+
+When an issue lands, its command moves to its own module under `enerdiag/commands/` and the
+stub here is deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from enerdiag.errors import not_available
+
+ARGS = Annotated[list[str] | None, typer.Argument(help="arguments (not used yet)")]
+PASSTHROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the placeholder commands to the root app."""
+
+    @app.command(context_settings=PASSTHROUGH)
+    def collect(args: ARGS = None) -> None:
+        """Run the MQTT collector until SIGINT/SIGTERM (issue #3)."""
+        not_available("collect", 3)
+
+    @app.command(context_settings=PASSTHROUGH)
+    def deadletters(args: ARGS = None) -> None:
+        """List dead letters (issue #3)."""
+        not_available("deadletters", 3)
+
+    @app.command(context_settings=PASSTHROUGH)
+    def simulate(args: ARGS = None) -> None:
+        """Publish simulated plants over MQTT (issue #4)."""
+        not_available("simulate", 4)
+
+    @app.command(context_settings=PASSTHROUGH)
+    def rollup(args: ARGS = None) -> None:
+        """Bring rollups up to date (issue #5)."""
+        not_available("rollup", 5)
+
+    @app.command(context_settings=PASSTHROUGH)
+    def analyze(args: ARGS = None) -> None:
+        """Energy, carbon, quota and findings per enterprise (issues #5, #6)."""
+        not_available("analyze", 5)
+
+    @app.command(context_settings=PASSTHROUGH)
+    def report(args: ARGS = None) -> None:
+        """Write a diagnosis report (issue #6)."""
+        not_available("report", 6)
+
+    @app.command(context_settings=PASSTHROUGH)
+    def alarms(args: ARGS = None) -> None:
+        """List electrical-safety alarms (issue #9)."""
+        not_available("alarms", 9)
+
+    @app.command(context_settings=PASSTHROUGH)
+    def api(args: ARGS = None) -> None:
+        """Serve the bank HTTP API (issue #7)."""
+        not_available("api", 7)
+
+    dashboards = typer.Typer(help="Grafana dashboards as code (issue #8).", no_args_is_help=True)
+
+    @dashboards.command(context_settings=PASSTHROUGH)
+    def build(args: ARGS = None) -> None:
+        """Write dashboard JSON into dashboards/ (issue #8)."""
+        not_available("dashboards build", 8)
+
+    @dashboards.command(context_settings=PASSTHROUGH)
+    def publish(args: ARGS = None) -> None:
+        """Push dashboards to a Grafana (issue #8)."""
+        not_available("dashboards publish", 8)
+
+    app.add_typer(dashboards, name="dashboards")
