@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from enerdiag.commands import demo, pending, registry, services
+from enerdiag.commands import demo, pending, reference, registry, services
 
 app = typer.Typer(
     name="enerdiag",
