@@ -16,6 +16,7 @@ app = typer.Typer(
 
 services.register(app)
 registry.register(app)
+reference.register(app)
 demo.register(app)
 pending.register(app)
 
