@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from enerdiag.commands import demo, pending, reference, registry, services
+from enerdiag.commands import access, demo, pending, reference, registry, services
 
 app = typer.Typer(
     name="enerdiag",
@@ -16,6 +16,7 @@ app = typer.Typer(
 
 services.register(app)
 registry.register(app)
+access.register(app)
 reference.register(app)
 demo.register(app)
 pending.register(app)

@@ -1,9 +1,150 @@
-"""Placeholder: the registry commands land with the registry."""
+"""`enerdiag registry load|mqtt-acl|show`: the registry file, and the broker's password file and ACL from it."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import unquote, urlsplit
+
 import typer
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.registry.db import session_scope
+from core.registry.loader import RegistryFileError, load_registry_file
+from core.registry.models import Enterprise, Gateway, Meter
+from core.registry.mosquitto import (
+    collector_hash,
+    collector_user,
+    registry_users,
+    render_acl,
+    render_password_file,
+    write_private,
+)
+from core.settings import get_settings, run_dir
+from enerdiag.errors import EXIT_BAD_INPUT, fail
+
+registry_app = typer.Typer(help="The registry: enterprises, gateways, meters, banks, consents.", no_args_is_help=True)
+
+DEFAULT_COLLECTOR_USER = "enerdiag-collector"
+
+
+@registry_app.command("load")
+def load_command(
+    file: Annotated[Path, typer.Argument(help="registry YAML file (schema: docs/registry.md)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate only, write nothing")] = False,
+) -> None:
+    """Validate FILE whole and upsert it; every error names FILE:LINE and the field; exit 2 on a bad file."""
+    try:
+        with session_scope() as session:
+            summary = load_registry_file(session, file)
+            if dry_run:
+                session.rollback()
+    except RegistryFileError as exc:
+        for line in exc.errors[:-1]:
+            print(f"enerdiag: {line}", file=sys.stderr)
+        fail(
+            f"{exc.errors[-1]} ({len(exc.errors)} error{'s' if len(exc.errors) > 1 else ''}, nothing written)",
+            EXIT_BAD_INPUT,
+        )
+    except SQLAlchemyError as exc:
+        fail(f"registry database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    text = summary.line(file)
+    print(text.replace("loaded", "valid (dry run, nothing written):", 1) if dry_run else text)
+
+
+def _collector_credentials(user: str | None, password: str | None) -> tuple[str, str]:
+    """Collector user and password: options first, then the user info of ENERDIAG_MQTT_URL."""
+    parsed = urlsplit(get_settings().mqtt_url)
+    user = user or (unquote(parsed.username) if parsed.username else None) or DEFAULT_COLLECTOR_USER
+    password = password or (unquote(parsed.password) if parsed.password else None)
+    if not password:
+        fail(
+            "no password for the collector user: give --collector-password or put it in ENERDIAG_MQTT_URL "
+            "(mqtt://user:password@host:port)",
+            EXIT_BAD_INPUT,
+        )
+    return user, password
+
+
+@registry_app.command("mqtt-acl")
+def mqtt_acl_command(
+    password_file: Annotated[
+        Path | None, typer.Option("--password-file", help="default: <run dir>/mosquitto/passwd")
+    ] = None,
+    acl_file: Annotated[Path | None, typer.Option("--acl-file", help="default: <run dir>/mosquitto/acl")] = None,
+    collector_name: Annotated[
+        str | None, typer.Option("--collector-user", help="default: user of ENERDIAG_MQTT_URL, else enerdiag-collector")
+    ] = None,
+    collector_password: Annotated[
+        str | None,
+        typer.Option(
+            "--collector-password", envvar="ENERDIAG_MQTT_COLLECTOR_PASSWORD", help="default: from ENERDIAG_MQTT_URL"
+        ),
+    ] = None,
+) -> None:
+    """Write Mosquitto's password file and ACL: each gateway publishes only em/v1/{enterprise}/{gateway}/#."""
+    password_file = password_file or run_dir() / "mosquitto" / "passwd"
+    acl_file = acl_file or run_dir() / "mosquitto" / "acl"
+    name, password = _collector_credentials(collector_name, collector_password)
+    try:
+        with session_scope() as session:
+            users, skipped = registry_users(session)
+    except SQLAlchemyError as exc:
+        fail(f"registry database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    if any(u.username == name for u in users):
+        fail(f"collector user {name!r} collides with a gateway user", EXIT_BAD_INPUT)
+    everyone = [collector_user(name, collector_hash(password, password_file, name)), *users]
+    try:
+        write_private(password_file, render_password_file(everyone))
+        write_private(acl_file, render_acl(everyone))
+    except OSError as exc:
+        fail(f"cannot write {exc.filename}: {exc.strerror}")
+    for username in skipped:
+        print(f"enerdiag: gateway {username} has no password: it cannot connect", file=sys.stderr)
+    print(
+        f"wrote {password_file} and {acl_file}: {len(users)} gateways + collector {name!r}"
+        f" ({len(skipped)} without password); reload the broker (SIGHUP) to apply"
+    )
+
+
+@registry_app.command("show")
+def show_command(
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON array")] = False,
+) -> None:
+    """List the enterprises with their gateway and meter counts."""
+    try:
+        with session_scope() as session:
+            gateways = dict(
+                session.execute(select(Gateway.enterprise_code, func.count()).group_by(Gateway.enterprise_code)).all()
+            )
+            meters = dict(
+                session.execute(select(Meter.enterprise_code, func.count()).group_by(Meter.enterprise_code)).all()
+            )
+            rows = [
+                {
+                    "code": e.code,
+                    "name": e.name,
+                    "industry": e.industry,
+                    "county": e.county,
+                    "product": e.product,
+                    "gateways": gateways.get(e.code, 0),
+                    "meters": meters.get(e.code, 0),
+                }
+                for e in session.scalars(select(Enterprise).order_by(Enterprise.code))
+            ]
+    except SQLAlchemyError as exc:
+        fail(f"registry database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        counts = f"gateways={r['gateways']} meters={r['meters']}"
+        print(f"{r['code']}  {r['industry']}  {r['county']}  {r['name']}  {counts}")
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this module's commands to the root app."""
+    """Attach `enerdiag registry ...` to the root app."""
+    app.add_typer(registry_app, name="registry")

@@ -96,8 +96,10 @@ def mqtt_probe(
             return False
         if not round_trip and not require_accept:
             return True  # any CONNACK, even "not authorized", proves an MQTT broker answers
-        if not answer.get("ok") or not round_trip:
+        if not answer.get("ok"):
             return False
+        if not round_trip:
+            return True  # an accepted CONNACK is what `require_accept` asked for
         client.subscribe(topic, qos=1)
         if not subscribed.wait(timeout):
             return False

@@ -334,6 +334,29 @@ def test_mosquitto_with_password_file_and_acl(service_dir: Path) -> None:
         broker.stop()
 
 
+@pytest.mark.integration
+def test_authenticated_broker_without_probe_topic_becomes_ready(service_dir: Path) -> None:
+    """With an ACL that grants the probe user nothing, an accepted CONNACK is enough to be ready."""
+    passwd, acl = service_dir / "passwd", service_dir / "acl"
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), "collector", "pw"], check=True)
+    acl.write_text("user collector\ntopic read em/v1/#\n")
+    for path in (passwd, acl):
+        path.chmod(0o644)
+    broker = Mosquitto(
+        service_dir / "broker",
+        extra_config=f"password_file {passwd}\nacl_file {acl}",
+        allow_anonymous=False,
+        probe_auth=("collector", "pw"),
+        probe_topic=None,
+    ).start()
+    try:
+        assert broker.pid is not None
+        assert mqtt_probe("127.0.0.1", broker.port, auth=("collector", "pw"), round_trip=False, require_accept=True)
+        assert not mqtt_probe("127.0.0.1", broker.port, auth=("collector", "no"), round_trip=False, require_accept=True)
+    finally:
+        broker.stop()
+
+
 def mqtt_probe_ok(port: int | None, auth: tuple[str, str] | None, topic_prefix: str) -> bool:
     assert port is not None
     return mqtt_probe("127.0.0.1", port, auth=auth, topic_prefix=topic_prefix, timeout=1.0)

@@ -1,0 +1,143 @@
+"""The registry file's vocabulary: allowed keys, the validated specs (plain data) and the error type."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+PRODUCT_KEY = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
+INDUSTRY_CODE = re.compile(r"^\d{4}$")
+OUTPUT_UNITS = ("t", "m2")  # ceramic-tile quotas are per m2 (GB 21252); everything else per tonne
+
+TOP_KEYS = {"enterprises", "banks", "consents", "products"}
+PRODUCT_KEYS = {"key", "name", "unit", "quota"}
+ENTERPRISE_KEYS = {
+    "code",
+    "name",
+    "industry",
+    "county",
+    "timezone",
+    "product",
+    "contracted_capacity_kva",
+    "address",
+    "gateways",
+    "meters",
+}
+GATEWAY_KEYS = {"id", "password", "password_hash", "description"}
+METER_KEYS = {
+    "id",
+    "gateway",
+    "carrier",
+    "role",
+    "multiplier",
+    "product",
+    "unit",
+    "name",
+    "parent",
+    "rated_current_a",
+    "contracted_capacity_kva",
+    "temp_min_c",
+    "temp_max_c",
+    "register_max",
+    "events",
+}
+EVENT_KEYS = {"kind", "at", "old_reading", "new_reading", "multiplier", "note"}
+BANK_KEYS = {"id", "name"}
+CONSENT_KEYS = {"enterprise", "bank", "scopes", "until", "granted_at"}
+
+
+class RegistryFileError(ValueError):
+    """A registry file that cannot be loaded; `errors` lists every problem as 'FILE:LINE: field: why'."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+# ---------------------------------------------------------------- validated specs (pure data)
+
+
+@dataclass
+class ProductSpec:
+    key: str
+    name: str | None
+    unit: str
+    quota_key: str | None
+
+
+@dataclass
+class GatewaySpec:
+    gateway_id: str
+    password: str | None
+    password_hash: str | None
+    description: str | None
+
+
+@dataclass
+class EventSpec:
+    kind: str
+    at: dt.datetime
+    old_reading: float | None
+    new_reading: float | None
+    multiplier: float | None
+    note: str | None
+
+
+@dataclass
+class MeterSpec:
+    meter_id: str
+    gateway_id: str | None
+    carrier: str
+    role: str
+    unit: str
+    multiplier: float
+    product: str | None
+    name: str | None
+    parent: str | None
+    rated_current_a: float | None
+    contracted_capacity_kva: float | None
+    temp_min_c: float | None
+    temp_max_c: float | None
+    register_max: float | None
+    events: list[EventSpec]
+
+
+@dataclass
+class EnterpriseSpec:
+    code: str
+    name: str
+    industry: str
+    county: str
+    timezone: str
+    product: str | None
+    contracted_capacity_kva: float | None
+    address: str | None
+    gateways: list[GatewaySpec]
+    meters: list[MeterSpec]
+
+
+@dataclass
+class BankSpec:
+    bank_id: str
+    name: str
+
+
+@dataclass
+class ConsentSpec:
+    enterprise: str
+    bank: str
+    scopes: list[str]
+    until: dt.date
+    granted_at: dt.datetime | None
+    enterprise_where: str  # 'FILE:LINE: consents[i].enterprise', for references checked against the database
+    bank_where: str
+
+
+@dataclass
+class RegistrySpec:
+    products: list[ProductSpec] = field(default_factory=list)
+    enterprises: list[EnterpriseSpec] = field(default_factory=list)
+    banks: list[BankSpec] = field(default_factory=list)
+    consents: list[ConsentSpec] = field(default_factory=list)
+    undeclared_products: set[str] = field(default_factory=set)  # quota keys used without a products entry
