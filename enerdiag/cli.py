@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from enerdiag.commands import access, demo, pending, reference, registry, services
+from enerdiag.commands import access, analyze, demo, pending, reference, registry, services
 
 app = typer.Typer(
     name="enerdiag",
@@ -18,6 +18,7 @@ services.register(app)
 registry.register(app)
 access.register(app)
 reference.register(app)
+analyze.register(app)
 demo.register(app)
 pending.register(app)
 

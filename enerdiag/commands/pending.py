@@ -35,16 +35,6 @@ def register(app: typer.Typer) -> None:
         not_available("simulate", 4)
 
     @app.command(context_settings=PASSTHROUGH)
-    def rollup(args: ARGS = None) -> None:
-        """Bring rollups up to date (issue #5)."""
-        not_available("rollup", 5)
-
-    @app.command(context_settings=PASSTHROUGH)
-    def analyze(args: ARGS = None) -> None:
-        """Energy, carbon, quota and findings per enterprise (issues #5, #6)."""
-        not_available("analyze", 5)
-
-    @app.command(context_settings=PASSTHROUGH)
     def report(args: ARGS = None) -> None:
         """Write a diagnosis report (issue #6)."""
         not_available("report", 6)

@@ -1,0 +1,56 @@
+"""Read the registry into the plain dataclasses the analytics take (the only analytics module that touches SQL)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from analytics.consumption import CounterEvent, max_rate_from_capacity
+from analytics.enterprise import EnterpriseInfo, MeterInfo
+from core.domain import Carrier, MeterRole
+from core.registry.models import Enterprise, Meter, Product
+
+
+def meter_info(meter: Meter, enterprise: Enterprise) -> MeterInfo:
+    """A registry meter as `MeterInfo`; an electricity main meter's rate cap comes from the contracted capacity."""
+    capacity = meter.contracted_capacity_kva
+    if capacity is None and meter.carrier == Carrier.ELECTRICITY.value and meter.role == MeterRole.MAIN.value:
+        capacity = enterprise.contracted_capacity_kva
+    events = tuple(
+        CounterEvent(int(ev.at.timestamp()), ev.kind, ev.old_reading, ev.new_reading, ev.multiplier)
+        for ev in meter.events
+    )
+    return MeterInfo(
+        meter_id=meter.meter_id,
+        carrier=meter.carrier,
+        role=meter.role,
+        multiplier=float(meter.multiplier or 1.0),
+        product=meter.product,
+        register_max=meter.register_max,
+        max_rate_per_h=max_rate_from_capacity(capacity) if meter.carrier == Carrier.ELECTRICITY.value else None,
+        events=events,
+    )
+
+
+def enterprise_info(row: Enterprise, product: Product | None = None) -> EnterpriseInfo:
+    """A registry enterprise with its meters (and its product's quota key and unit) as `EnterpriseInfo`."""
+    return EnterpriseInfo(
+        code=row.code,
+        timezone=row.timezone or "Asia/Shanghai",
+        product=row.product,
+        industry=row.industry,
+        county=row.county,
+        meters=tuple(meter_info(m, row) for m in row.meters),
+        quota_product=product.quota_key if product is not None else None,
+        output_unit=product.unit if product is not None and product.unit else "t",
+    )
+
+
+def load_enterprises(session: Session, codes: list[str] | None = None) -> list[EnterpriseInfo]:
+    """Every enterprise (or those in `codes`) with meters and meter events, ordered by code."""
+    query = select(Enterprise).options(selectinload(Enterprise.meters).selectinload(Meter.events))
+    if codes:
+        query = query.where(Enterprise.code.in_(codes))
+    products = {p.key: p for p in session.scalars(select(Product))}
+    return [enterprise_info(row, products.get(row.product or ""))
+            for row in session.scalars(query.order_by(Enterprise.code))]

@@ -1,0 +1,192 @@
+"""`enerdiag rollup` and `enerdiag analyze`: bring rollups up to date; energy, carbon and quota per enterprise."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy.exc import SQLAlchemyError
+
+from analytics.analyze_job import activity as activity_index
+from analytics.analyze_job import analyze as run_analyze
+from analytics.analyze_job import over_quota_rows
+from analytics.enterprise import EnterpriseInfo
+from analytics.registry_view import load_enterprises
+from analytics.rollup_job import DEFAULT_SCAN_DAYS, run_rollup
+from analytics.summary import AnalyzeOptions
+from core.influx import InfluxError, InfluxV1
+from core.registry.db import session_scope
+from core.settings import get_settings
+from enerdiag.errors import EXIT_BAD_INPUT, fail
+
+MAX_PERIOD_DAYS = 3 * 366
+"""Longest period `analyze` accepts (the API's 3-year limit, CONTRACTS.md section 5)."""
+
+
+def _date(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date (YYYY-MM-DD)", EXIT_BAD_INPUT)
+
+
+def _enterprises(code: str | None) -> list[EnterpriseInfo]:
+    try:
+        with session_scope() as session:
+            found = load_enterprises(session, [code] if code else None)
+    except SQLAlchemyError as exc:
+        fail(f"registry database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    if code and not found:
+        fail(f"enterprise {code} is not in the registry", EXIT_BAD_INPUT)
+    if not found:
+        fail("the registry has no enterprises: load one with `enerdiag registry load FILE.yaml`", EXIT_BAD_INPUT)
+    return found
+
+
+def _influx() -> InfluxV1:
+    return InfluxV1.from_settings(get_settings())
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `rollup` and `analyze` to the root app."""
+
+    @app.command()
+    def rollup(
+        since: Annotated[str | None, typer.Option("--since", help="also recheck from this date (YYYY-MM-DD, "
+                                                   "UTC), for backfills older than the scan window")] = None,
+        enterprise: Annotated[str | None, typer.Option("--enterprise", help="only this enterprise")] = None,
+        scan_days: Annotated[int, typer.Option("--scan-days", min=1, help="days back to look for late "
+                                               "readings")] = DEFAULT_SCAN_DAYS,
+    ) -> None:
+        """Bring rollups up to date (only hours whose raw readings changed; running twice changes nothing)."""
+        since_s = None
+        if since is not None:
+            since_s = int(dt.datetime.combine(_date(since, "--since"), dt.time(), dt.UTC).timestamp())
+        enterprises = _enterprises(enterprise)
+        try:
+            with _influx() as influx:
+                report = run_rollup(influx, enterprises, since_s=since_s, scan_days=scan_days,
+                                    only=enterprise is not None)
+        except InfluxError as exc:
+            fail(str(exc))
+        unknown = f"; {len(report.unknown_enterprises)} unknown enterprise(s) skipped" if (
+            report.unknown_enterprises) else ""
+        print(f"rollup: {len(report.dirty)} of {report.enterprises} enterprise(s) recomputed, "
+              f"{report.hours} hourly, {report.days} daily, {report.enterprise_days} enterprise-daily, "
+              f"{report.months} monthly points in {report.seconds:.1f} s{unknown}", file=sys.stderr)
+
+    @app.command()
+    def analyze(
+        date_from: Annotated[str, typer.Option("--from", help="first local day (YYYY-MM-DD)")],
+        date_to: Annotated[str, typer.Option("--to", help="day after the last (YYYY-MM-DD); the period is "
+                                             "[from, to) in each enterprise's local time")],
+        enterprise: Annotated[str | None, typer.Option("--enterprise", help="only this enterprise")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="print the JSON array (CONTRACTS.md §6)")] = False,
+        over_quota: Annotated[bool, typer.Option("--over-quota", help="list over-quota enterprises, worst "
+                                                 "first")] = False,
+        method: Annotated[str, typer.Option("--method", help="electricity coefficient: equivalent (当量值) | "
+                                            "equal (等价值)")] = "equivalent",
+        region: Annotated[str, typer.Option("--region", help="grid factor region: national (default), a "
+                                            "province (shanxi) or a regional grid")] = "national",
+        activity_by: Annotated[str | None, typer.Option("--activity", help="city operation index by county or "
+                                                        "industry against --base-from/--base-to")] = None,
+        base_from: Annotated[str | None, typer.Option("--base-from", help="reference period start")] = None,
+        base_to: Annotated[str | None, typer.Option("--base-to", help="reference period end (exclusive)")] = None,
+    ) -> None:
+        """Energy (tce), carbon, intensity and quota compliance per enterprise for a period (能耗、碳排放、限额)."""
+        start, end = _date(date_from, "--from"), _date(date_to, "--to")
+        if end <= start:
+            fail(f"--to {end} must be after --from {start}", EXIT_BAD_INPUT)
+        if (end - start).days > MAX_PERIOD_DAYS:
+            fail(f"the period {start} to {end} is longer than 3 years", EXIT_BAD_INPUT)
+        if method not in ("equivalent", "equal"):
+            fail(f"--method {method!r} must be equivalent or equal", EXIT_BAD_INPUT)
+        from core.reference import ReferenceLookupError, get_reference
+
+        try:
+            reference = get_reference()
+        except ValueError as exc:
+            fail(f"reference data: {exc}")
+        enterprises = _enterprises(enterprise)
+        if activity_by is not None:
+            _activity(enterprises, (start, end), activity_by, base_from, base_to, reference, as_json)
+            return
+        options = AnalyzeOptions(method=method, region=region)  # type: ignore[arg-type]
+        try:
+            with _influx() as influx:
+                results = run_analyze(influx, enterprises, start, end, reference, options)
+        except InfluxError as exc:
+            fail(str(exc))
+        except ReferenceLookupError as exc:
+            fail(str(exc), EXIT_BAD_INPUT)
+        if over_quota:
+            rows = over_quota_rows(results)
+            if as_json:
+                print(json.dumps(rows, ensure_ascii=False, indent=2))
+            else:
+                _print_over_quota(rows)
+            return
+        objects = [r for r, _ in results]
+        if as_json:
+            print(json.dumps(objects, ensure_ascii=False, indent=2))
+        else:
+            _print_table(objects, enterprises)
+
+
+def _activity(enterprises: list[EnterpriseInfo], period: tuple[dt.date, dt.date], by: str, base_from: str | None,
+              base_to: str | None, reference: Any, as_json: bool) -> None:
+    if by not in ("county", "industry"):
+        fail(f"--activity {by!r} must be county or industry", EXIT_BAD_INPUT)
+    if base_from is None or base_to is None:
+        fail("--activity needs the reference period: --base-from DATE --base-to DATE", EXIT_BAD_INPUT)
+    base = (_date(base_from, "--base-from"), _date(base_to, "--base-to"))
+    if base[1] <= base[0]:
+        fail(f"--base-to {base[1]} must be after --base-from {base[0]}", EXIT_BAD_INPUT)
+    try:
+        with _influx() as influx:
+            groups, rows = activity_index(influx, enterprises, period, base, reference, by)
+    except InfluxError as exc:
+        fail(str(exc))
+    out = [{
+        by: g.group, "index": None if g.index is None else round(g.index, 2), "enterprises": g.enterprises,
+        "excluded": g.excluded, "tce_per_day": round(g.current_tce_per_day, 6),
+        "base_tce_per_day": round(g.reference_tce_per_day, 6), "from": period[0].isoformat(),
+        "to": period[1].isoformat(), "base_from": base[0].isoformat(), "base_to": base[1].isoformat(),
+        "excluded_enterprises": [{"enterprise": r.code, "reason": r.reason} for r in rows
+                                 if r.group == g.group and r.reason is not None],
+    } for g in groups]
+    if as_json:
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    print(f"{'区县/行业 ' + by:<16} | 指数 index | 企业 n | 排除 excluded | tce/日 (本期/基期)")
+    for g in out:
+        index = "n/a" if g["index"] is None else f"{g['index']:.1f}"
+        print(f"{g[by]:<16} | {index:>10} | {g['enterprises']:>6} | {g['excluded']:>13} | "
+              f"{g['tce_per_day']:.3f} / {g['base_tce_per_day']:.3f}")
+
+
+def _print_table(objects: list[dict[str, Any]], enterprises: list[EnterpriseInfo]) -> None:
+    print("企业 enterprise       | 综合能耗 tce | CO2 t      | 产量 t     | 单耗 kgce/t | 限额 quota")
+    for obj in objects:
+        q = obj["quota"]
+        quota = q["status"]
+        if q["status"] != "n/a":
+            quota = f"{q['status']} (grade {q['grade'] or '>3'}, limit {q['limit']})"
+        intensity = obj["intensity_kgce_per_t"]
+        print(f"{obj['enterprise']:<20} | {obj['tce']:>11.3f} | {obj['co2_t']:>10.3f} | "
+              f"{(obj['output_t'] or 0):>10.3f} | {(intensity if intensity is not None else float('nan')):>11.2f} | "
+              f"{quota}")
+
+
+def _print_over_quota(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        print("没有超限额企业 (no enterprise above its quota limit)")
+        return
+    print("排名 | 企业 enterprise       | 产品 product      | 单耗 value | 限额 limit | 超出 gap/unit | 超出 tce")
+    for r in rows:
+        print(f"{r['rank']:>4} | {r['enterprise']:<20} | {r['product'] or '':<16} | {r['value']:>10.2f} | "
+              f"{r['limit']:>10.2f} | {r['gap_per_unit']:>13.2f} | {r['gap_tce']:>8.3f}")
+

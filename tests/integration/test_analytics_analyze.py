@@ -1,0 +1,192 @@
+"""`enerdiag rollup` then `enerdiag analyze --json` on real InfluxDB and a registry file: the section-6 object."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from core.influx import InfluxV1, line
+from core.registry.creditcode import complete_credit_code
+from core.registry.db import dispose_engines, session_scope
+from core.registry.loader import load_registry_file
+from core.settings import get_settings
+from enerdiag.commands import analyze as analyze_commands
+
+pytestmark = pytest.mark.integration
+
+OVER = "91140200MA0H2KXX88"  # makes 48 t of clinker a day: over quota
+GOOD = complete_credit_code("91140200", "MA0H2KYY")  # makes 96 t a day: grade 1
+DAY0 = 1_764_518_400  # 2025-12-01 00:00 Asia/Shanghai
+
+REGISTRY = """
+enterprises:
+  - code: {over}
+    name: 大同示例水泥有限公司
+    industry: "3011"
+    county: 云冈区
+    product: cement_clinker
+    gateways: [{{id: gw1}}]
+    meters:
+      - {{id: M01, gateway: gw1, carrier: electricity, role: main}}
+      - {{id: M02, gateway: gw1, carrier: electricity, role: sub}}
+      - {{id: G01, gateway: gw1, carrier: natural_gas, role: main}}
+      - {{id: O01, gateway: gw1, carrier: output, role: process, product: cement_clinker}}
+  - code: {good}
+    name: 示例二号水泥有限公司
+    industry: "3011"
+    county: 平城区
+    product: cement_clinker
+    gateways: [{{id: gw1}}]
+    meters:
+      - {{id: M01, gateway: gw1, carrier: electricity, role: main}}
+      - {{id: P01, gateway: gw1, carrier: electricity, role: process, product: cement_clinker}}
+      - {{id: G01, gateway: gw1, carrier: natural_gas, role: process, product: cement_clinker}}
+      - {{id: O01, gateway: gw1, carrier: output, role: process, product: cement_clinker}}
+"""
+
+# GB/T 2589-2020 and GB/T 32150-2015 as printed, and the MEE 2023 national grid factor (the latest published)
+ELEC_KGCE, GAS_KGCE = 0.1229, 1.2143
+GAS_KGCO2 = 0.038931 * 15.30 * 0.99 * 44 / 12
+GRID_2023 = 0.5306
+
+
+@pytest.fixture
+def cli(services, influx_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("ENERDIAG_INFLUX_DB", influx_db)
+    monkeypatch.setenv("ENERDIAG_DB_URL", f"sqlite:///{tmp_path / 'registry.sqlite3'}")
+    get_settings.cache_clear()
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(REGISTRY.format(over=OVER, good=GOOD), encoding="utf-8")
+    with session_scope() as session:
+        load_registry_file(session, registry)
+    yield CliRunner()
+    dispose_engines()
+    get_settings.cache_clear()
+
+
+def app() -> typer.Typer:
+    root = typer.Typer()
+    analyze_commands.register(root)
+    return root
+
+
+def seed(influx: InfluxV1, code: str, output_per_15min: float) -> None:
+    """One local day at 15-minute readings: 250 kWh (1,000 kWh/h), 25 m3 gas, output; sub-meter 100 kWh;
+    process meter of the clinker line 150 kWh (only the second enterprise has it in the registry)."""
+    t = DAY0 + 900 * np.arange(97)  # 00:00 .. 24:00 inclusive
+    i = np.arange(97, dtype=float)
+    lines = []
+    for meter, field, step in (("M01", "energy_kwh", 250.0), ("M02", "energy_kwh", 100.0), ("P01", "energy_kwh", 150.0),
+                               ("G01", "gas_m3", 25.0),
+                               ("O01", "output_t", output_per_15min)):
+        lines += [line("reading", {"enterprise": code, "gateway": "gw1", "meter": meter}, {field: 7.0 + step * k},
+                       int(ts)) for ts, k in zip(t, i, strict=True)]
+    influx.write(lines)
+
+
+def test_rollup_then_analyze_json(services, influx_db, cli: CliRunner) -> None:
+    influx = InfluxV1(services.influx_url, influx_db)
+    seed(influx, OVER, 0.5)
+    seed(influx, GOOD, 1.0)
+    only = cli.invoke(app(), ["rollup", "--since", "2025-11-29", "--enterprise", GOOD])
+    assert only.exit_code == 0, only.output
+    assert "1 of 1 enterprise(s) recomputed" in only.stderr and "unknown" not in only.stderr
+    done = cli.invoke(app(), ["rollup", "--since", "2025-11-29"])
+    assert done.exit_code == 0, done.output
+    assert "1 of 2 enterprise(s) recomputed" in done.stderr  # the other one is up to date already
+    result = cli.invoke(app(), ["analyze", "--from", "2025-12-01", "--to", "2025-12-02", "--json"])
+    assert result.exit_code == 0, result.output
+    objects = {o["enterprise"]: o for o in json.loads(result.stdout)}
+    assert set(objects) == {OVER, GOOD}
+    over = objects[OVER]
+    assert over["from"] == "2025-12-01" and over["to"] == "2025-12-02"
+    # 24,000 kWh (the sub-meter is inside the main meter) and 2,400 m3 of gas
+    assert over["energy"] == {"electricity": 24_000.0, "natural_gas": 2_400.0}
+    kgce = 24_000 * ELEC_KGCE + 2_400 * GAS_KGCE  # 2,949.6 + 2,914.32 = 5,863.92
+    assert over["tce"] == pytest.approx(kgce / 1000)
+    assert over["output_t"] == pytest.approx(48.0)
+    assert over["intensity_kgce_per_t"] == pytest.approx(kgce / 48)  # 122.165 kgce/t
+    scope1 = 2_400 * GAS_KGCO2 / 1000
+    scope2 = 24_000 * GRID_2023 / 1000
+    assert over["co2"]["scope1_t"] == pytest.approx(scope1, abs=1e-6)
+    assert over["co2"]["scope2_t"] == pytest.approx(scope2, abs=1e-6)
+    assert over["co2_t"] == pytest.approx(scope1 + scope2, abs=1e-6)
+    assert over["co2"]["green_share"] == 0.0
+    quota = over["quota"]
+    assert quota["status"] == "over_quota" and quota["limit"] == 117.0 and quota["grade"] is None
+    assert quota["standard"].startswith("GB 16780-2021")
+    assert quota["gap_per_unit"] == pytest.approx(kgce / 48 - 117)
+    assert quota["gap_tce"] == pytest.approx((kgce / 48 - 117) * 48 / 1000)
+    assert over["findings"] == []
+    assert over["completeness"]["electricity"] == pytest.approx(1.0)
+    assert over["evidence"]["tce"]["electricity"]["coefficient"]["source"].startswith("GB/T 2589-2020")
+    assert over["evidence"]["grid_factor"]["confidence"] == "verified"
+    assert over["boundary"]["scope"] == "site"
+    good = objects[GOOD]
+    # the site is the same, but the quota looks at the clinker line's own meters: 14,400 kWh + 2,400 m3 gas
+    assert good["tce"] == pytest.approx(kgce / 1000)
+    line_kgce = 14_400 * ELEC_KGCE + 2_400 * GAS_KGCE  # 1,769.76 + 2,914.32 = 4,684.08
+    assert good["boundary"] == {"product": "cement_clinker", "scope": "process_meters",
+                                "tce": pytest.approx(line_kgce / 1000), "output_unit": "t"}
+    assert good["intensity_kgce_per_t"] == pytest.approx(line_kgce / 96)
+    assert good["quota"]["value"] == pytest.approx(line_kgce / 96)
+    assert good["quota"]["status"] == "ok" and good["quota"]["grade"] == 1
+
+    ranked = cli.invoke(app(), ["analyze", "--from", "2025-12-01", "--to", "2025-12-02", "--over-quota", "--json"])
+    assert ranked.exit_code == 0, ranked.output
+    rows = json.loads(ranked.stdout)
+    assert [r["enterprise"] for r in rows] == [OVER]
+    assert rows[0]["gap_tce"] == pytest.approx((kgce / 48 - 117) * 48 / 1000)
+
+    one = cli.invoke(app(), ["analyze", "--from", "2025-12-01", "--to", "2025-12-02", "--enterprise", GOOD,
+                             "--json"])
+    assert [o["enterprise"] for o in json.loads(one.stdout)] == [GOOD]
+
+    table = cli.invoke(app(), ["analyze", "--from", "2025-12-01", "--to", "2025-12-02"])
+    assert table.exit_code == 0 and OVER in table.stdout and "over_quota" in table.stdout
+    city = cli.invoke(app(), ["analyze", "--from", "2025-12-01", "--to", "2025-12-02", "--over-quota"])
+    assert city.exit_code == 0 and OVER in city.stdout and GOOD not in city.stdout
+
+
+def test_bad_input_exits_2(cli: CliRunner) -> None:
+    backwards = cli.invoke(app(), ["analyze", "--from", "2025-12-02", "--to", "2025-12-01", "--json"])
+    assert backwards.exit_code == 2
+    assert "must be after" in backwards.stderr
+    assert cli.invoke(app(), ["analyze", "--from", "2025-13-01", "--to", "2026-01-01"]).exit_code == 2
+    unknown = cli.invoke(app(), ["analyze", "--from", "2025-12-01", "--to", "2025-12-02", "--enterprise",
+                                 "91350100M000100Y43"])
+    assert unknown.exit_code == 2
+
+
+def test_activity_index_by_county(services, influx_db, cli: CliRunner) -> None:
+    influx = InfluxV1(services.influx_url, influx_db)
+    base_day = DAY0 - 86400  # 2025-11-30 local
+    t = base_day + 900 * np.arange(2 * 96 + 1)
+    kwh = np.r_[0.0, np.cumsum(np.r_[np.full(96, 125.0), np.full(96, 250.0)])]  # 500 kWh/h, then 1,000
+    gas = 25.0 * np.arange(len(t))
+    lines = []
+    for code, scale in ((OVER, 1.0), (GOOD, 2.0)):
+        for meter, field, values in (("M01", "energy_kwh", kwh * scale), ("G01", "gas_m3", gas)):
+            lines += [line("reading", {"enterprise": code, "gateway": "gw1", "meter": meter}, {field: float(v)},
+                           int(ts)) for ts, v in zip(t, values, strict=True)]
+    influx.write(lines)
+    assert cli.invoke(app(), ["rollup", "--since", "2025-11-28"]).exit_code == 0
+    result = cli.invoke(app(), ["analyze", "--from", "2025-12-01", "--to", "2025-12-02", "--activity", "county",
+                                "--base-from", "2025-11-30", "--base-to", "2025-12-01", "--json"])
+    assert result.exit_code == 0, result.output
+    groups = {g["county"]: g for g in json.loads(result.stdout)}
+    base = 12_000 * ELEC_KGCE + 2_400 * GAS_KGCE  # 4,389.12 kgce a day
+    now = 24_000 * ELEC_KGCE + 2_400 * GAS_KGCE  # 5,863.92
+    assert groups["云冈区"]["index"] == pytest.approx(round(100 * now / base, 2))  # 133.6
+    base2 = 24_000 * ELEC_KGCE + 2_400 * GAS_KGCE
+    now2 = 48_000 * ELEC_KGCE + 2_400 * GAS_KGCE
+    assert groups["平城区"]["index"] == pytest.approx(round(100 * now2 / base2, 2))
+    assert groups["云冈区"]["enterprises"] == 1 and groups["云冈区"]["excluded"] == 0
+    missing = cli.invoke(app(), ["analyze", "--from", "2025-12-01", "--to", "2025-12-02", "--activity", "county"])
+    assert missing.exit_code == 2
