@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from enerdiag.commands import access, analyze, demo, pending, reference, registry, services
+from enerdiag.commands import access, analyze, api, demo, pending, reference, registry, services
 
 app = typer.Typer(
     name="enerdiag",
@@ -19,6 +19,7 @@ registry.register(app)
 access.register(app)
 reference.register(app)
 analyze.register(app)
+api.register(app)
 demo.register(app)
 pending.register(app)
 

@@ -44,11 +44,6 @@ def register(app: typer.Typer) -> None:
         """List electrical-safety alarms (issue #9)."""
         not_available("alarms", 9)
 
-    @app.command(context_settings=PASSTHROUGH)
-    def api(args: ARGS = None) -> None:
-        """Serve the bank HTTP API (issue #7)."""
-        not_available("api", 7)
-
     dashboards = typer.Typer(help="Grafana dashboards as code (issue #8).", no_args_is_help=True)
 
     @dashboards.command(context_settings=PASSTHROUGH)

@@ -1,0 +1,155 @@
+"""Who is asking and what they may read: Bearer key → bank (401), rate limit (429), consent (404), scope (403).
+
+Order matters for privacy: the key is verified first, then consent is looked up in one query whatever
+the enterprise, so an enterprise without consent to this bank (existing or not) answers the same 404
+in comparable time. The enterprise row is read only once consent is established.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from api.context import context_of
+from api.problems import ProblemError
+from core.registry.access import active_consent, key_id_of, verify_api_key
+from core.registry.models import Enterprise, Meter
+
+BEARER = re.compile(r"^Bearer[ \t]+(\S{1,512})[ \t]*$", re.IGNORECASE)
+CODE_SHAPE = re.compile(r"^[0-9A-Z]{18}$")
+"""The shape of a unified social credit code; anything else cannot be an enterprise (still a plain 404)."""
+REALM = 'Bearer realm="enerdiag"'
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated bank, and the key it used."""
+
+    bank_id: str
+    key_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeterInfo:
+    """What the endpoints need of a meter (detached from the session)."""
+
+    meter_id: str
+    carrier: str
+    role: str
+    unit: str
+    multiplier: float
+    product: str | None
+    temp_min_c: float | None
+    temp_max_c: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseAccess:
+    """A bank's established right to read one enterprise: consent scopes and the enterprise's facts."""
+
+    bank_id: str
+    code: str
+    name: str
+    timezone: str
+    product: str | None
+    scopes: tuple[str, ...]
+    consent_until: str
+    meters: tuple[MeterInfo, ...]
+
+
+def unauthorized(detail: str, error: str | None = None) -> ProblemError:
+    """401 with the WWW-Authenticate challenge RFC 6750 asks for."""
+    challenge = REALM if error is None else f'{REALM}, error="{error}"'
+    return ProblemError(401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": challenge})
+
+
+def not_found(code: str) -> ProblemError:
+    """The one 404 for an enterprise a bank may not see, whether or not it exists."""
+    return ProblemError(
+        404,
+        "enterprise-not-found",
+        "Enterprise not found",
+        f"no enterprise {code} is available to your bank: it is not registered, or it has not given your "
+        "bank an active consent (granted, not revoked, not expired)",
+    )
+
+
+def authenticate(request: Request) -> Principal:
+    """Verify the Bearer key (argon2id, constant time) and count the request against the key's rate limit."""
+    ctx = context_of(request)
+    header = request.headers.get("authorization")
+    if not header:
+        raise unauthorized("this endpoint needs an API key: send 'Authorization: Bearer <key>'")
+    match = BEARER.match(header)
+    if match is None:
+        raise unauthorized("the Authorization header must be 'Bearer <key>'", "invalid_request")
+    plaintext = match.group(1)
+    now = ctx.now()
+    with ctx.session() as session:
+        bank = verify_api_key(session, plaintext, now)
+        bank_id = bank.id if bank is not None else None
+        key_id = key_id_of(plaintext) or ""
+        verdict = ctx.rate_limiter.hit(session, f"key:{key_id}", now.timestamp()) if bank_id else None
+    if bank_id is None or verdict is None:
+        raise unauthorized("the API key is unknown, wrong, revoked or expired", "invalid_token")
+    request.state.bank_id = bank_id
+    if not verdict.allowed:
+        raise ProblemError(
+            429,
+            "rate-limited",
+            "Too many requests",
+            f"this API key may make {verdict.limit} requests per {ctx.rate_limiter.limit.window_s} s; "
+            f"retry after {verdict.retry_after_s} s",
+            headers={"Retry-After": str(verdict.retry_after_s), "RateLimit-Limit": str(verdict.limit)},
+        )
+    return Principal(bank_id, key_id)
+
+
+AuthenticatedBank = Annotated[Principal, Depends(authenticate)]
+CodePath = Annotated[str, Path(description="the enterprise's unified social credit code (18 characters)")]
+
+
+def _load_access(request: Request, principal: Principal, code: str) -> EnterpriseAccess:
+    ctx = context_of(request)
+    with ctx.session() as session:
+        consent = active_consent(session, principal.bank_id, code, ctx.today())
+        if consent is None or CODE_SHAPE.match(code) is None:
+            raise not_found(code)
+        enterprise = session.get(Enterprise, code)
+        if enterprise is None:  # consent rows cascade with their enterprise; defensive only
+            raise not_found(code)
+        meters = tuple(
+            MeterInfo(m.meter_id, m.carrier, m.role, m.unit, m.multiplier, m.product, m.temp_min_c, m.temp_max_c)
+            for m in session.query(Meter).filter(Meter.enterprise_code == code).order_by(Meter.meter_id)
+        )
+        return EnterpriseAccess(
+            bank_id=principal.bank_id,
+            code=code,
+            name=enterprise.name,
+            timezone=enterprise.timezone,
+            product=enterprise.product,
+            scopes=tuple(consent.scopes),
+            consent_until=consent.until.isoformat(),
+            meters=meters,
+        )
+
+
+def require_scope(scope: str) -> object:
+    """A dependency: the caller's access to `{code}` when its consent grants `scope` (else 404 / 403)."""
+
+    def dependency(request: Request, code: CodePath, principal: AuthenticatedBank) -> EnterpriseAccess:
+        access = _load_access(request, principal, code)
+        if scope not in access.scopes:
+            raise ProblemError(
+                403,
+                "scope-not-granted",
+                "Scope not granted",
+                f"enterprise {code} has not granted your bank the '{scope}' scope (granted: "
+                f"{', '.join(access.scopes) or 'none'}); ask the enterprise to extend its consent",
+            )
+        return access
+
+    return Depends(dependency)

@@ -1,0 +1,158 @@
+"""Figures for the bank endpoints, computed by the analytics package (the API adds none of its own arithmetic).
+
+`monthly_profile` runs `analytics.analyze_job.analyze` once per local calendar month, so each month equals
+`enerdiag analyze --from <month> --to <next month> --enterprise CODE --json` for the same data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from analytics.analyze_job import analyze
+from analytics.calendar import local_midnight_s
+from analytics.enterprise import EnterpriseInfo, total_carrier
+from analytics.refs import Reference
+from analytics.rollup_job import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY
+from api.indicators import (
+    WINDOW_DAYS,
+    Day,
+    Month,
+    add_months,
+    daily_indicators,
+    monthly_indicators,
+    period_indicators,
+    reference_month,
+)
+from api.orders import verify_order
+from api.params import next_month
+from core.domain import CARRIER_COUNTER, Carrier
+from core.influx import InfluxV1, quote_ident, quote_literal
+
+PROFILE_FIGURES = ("energy", "tce", "co2_t", "output_t", "intensity_kgce_per_t", "completeness")
+
+
+def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    """First days of every month from `first`'s to `last`'s, inclusive."""
+    out, month = [], first.replace(day=1)
+    while month <= last:
+        out.append(month)
+        month = next_month(month)
+    return out
+
+
+def total_meters(enterprise: EnterpriseInfo) -> list[dict[str, str]]:
+    """The meters whose counters make the enterprise's totals (analytics' rule: mains, no sub-meters)."""
+    out = []
+    for meter in enterprise.meters:
+        try:
+            quantity = CARRIER_COUNTER[Carrier(meter.carrier)]
+        except (ValueError, KeyError):
+            continue
+        carrier = total_carrier(enterprise, meter.meter_id, quantity)
+        if carrier is not None:
+            out.append({"meter": meter.meter_id, "quantity": quantity, "carrier": carrier, "role": meter.role})
+    return out
+
+
+def overall_completeness(by_carrier: dict[str, float | None]) -> float:
+    """The lowest carrier completeness (the weakest input bounds the figure); 0 when nothing was received."""
+    values = [v for v in by_carrier.values() if v is not None]
+    return min(values) if values else 0.0
+
+
+def monthly_profile(influx: InfluxV1, enterprise: EnterpriseInfo, first: dt.date, last: dt.date,
+                    reference: Reference) -> list[dict[str, Any]]:
+    """One entry per month of [first, last]: the section-6 figures of that month and their evidence."""
+    months = []
+    for month in months_between(first, last):
+        result, _quota = analyze(influx, [enterprise], month, next_month(month), reference)[0]
+        months.append({
+            "month": month.strftime("%Y-%m"),
+            "energy": result["energy"],
+            "tce": result["tce"],
+            "co2_t": result["co2_t"],
+            "output_t": result["output_t"],
+            "intensity_kgce_per_t": result["intensity_kgce_per_t"],
+            "completeness": overall_completeness(result["completeness"]),
+            "evidence": {
+                "period": {"from": result["from"], "to": result["to"]},
+                "completeness_by_carrier": result["completeness"],
+                "tce_method": result["tce_method"],
+                "co2": result["co2"],
+                "quota": result["quota"],
+                "coefficients": result["evidence"],
+                "warnings": result["warnings"],
+            },
+        })
+    return months
+
+
+CREDIT_FIGURES = (
+    "activity_index", "utilisation", "stability_cv", "trend_mom", "trend_yoy", "shutdown_days_90d",
+    "quota_status", "carbon_intensity_t_per_t", "green_share", "completeness", "anomalies",
+)
+
+
+def _electricity_rows(influx: InfluxV1, measurement: str, enterprise: EnterpriseInfo, first: dt.date,
+                      end: dt.date) -> list[tuple[dt.date, float, float]]:
+    """(local date, value, completeness) of electricity rows of a rollup measurement in [first, end)."""
+    tz = enterprise.timezone
+    q = (f'SELECT "value", "completeness" FROM {quote_ident(measurement)} '
+         f'WHERE "enterprise" = {quote_literal(enterprise.code)} AND "carrier" = \'electricity\' '
+         f"AND time >= {local_midnight_s(first, tz)}s AND time < {local_midnight_s(end, tz)}s")
+    zone = ZoneInfo(tz)
+    return [
+        (dt.datetime.fromtimestamp(int(row["time"]), zone).date(), float(row.get("value") or 0.0),
+         float(row.get("completeness") or 0.0))
+        for series in influx.query(q)
+        for row in series.records()
+    ]
+
+
+def read_months(influx: InfluxV1, enterprise: EnterpriseInfo, first: dt.date, end: dt.date) -> dict[dt.date, Month]:
+    """Monthly electricity totals in [first, end) from the analytics `enterprise_monthly` rollup."""
+    return {d: Month(d, v, c) for d, v, c in _electricity_rows(influx, ENTERPRISE_MONTHLY, enterprise, first, end)}
+
+
+def read_days(influx: InfluxV1, enterprise: EnterpriseInfo, first: dt.date, end: dt.date) -> list[Day]:
+    """Daily electricity totals in [first, end) from the analytics `enterprise_daily` rollup."""
+    return [Day(d, v, c) for d, v, c in _electricity_rows(influx, ENTERPRISE_DAILY, enterprise, first, end)]
+
+
+def credit_indicators(influx: InfluxV1, enterprise: EnterpriseInfo, as_of: dt.date,
+                      reference: Reference) -> dict[str, Any]:
+    """Every credit indicator on `as_of` with its evidence (definitions in docs/api.md)."""
+    m = reference_month(as_of)
+    meters = [x for x in total_meters(enterprise) if x["carrier"] == "electricity"]
+    months = read_months(influx, enterprise, add_months(m, -23), add_months(m, 1))
+    days = read_days(influx, enterprise, as_of - dt.timedelta(days=WINDOW_DAYS), as_of)
+    result, _quota = analyze(influx, [enterprise], add_months(m, -11), add_months(m, 1), reference)[0]
+    monthly, monthly_evidence = monthly_indicators(months, as_of, meters)
+    daily, daily_evidence, anomalies = daily_indicators(days, as_of, meters)
+    period, period_evidence = period_indicators(result, meters)
+    return {
+        "as_of": as_of.isoformat(),
+        "reference_month": m.strftime("%Y-%m"),
+        **monthly,
+        **daily,
+        **period,
+        "anomalies": anomalies,
+        "evidence": {**monthly_evidence, **daily_evidence, **period_evidence},
+        "warnings": result["warnings"],
+    }
+
+
+ORDER_FIGURES = ("order_verification", "output_t")
+
+
+def order_verification(influx: InfluxV1, enterprise: EnterpriseInfo, start: dt.date, end: dt.date,
+                       expected_output_t: float, reference: Reference) -> dict[str, Any]:
+    """Output of [start, end) against `expected_output_t` (see api.orders), from `analyze` results only."""
+    period, _quota = analyze(influx, [enterprise], start, end, reference)[0]
+    first = add_months(start.replace(day=1), -12)
+    baseline = monthly_profile(influx, enterprise, first, add_months(start.replace(day=1), -1), reference)
+    out = verify_order(period, baseline, expected_output_t)
+    out["evidence"]["meters"] = [m for m in total_meters(enterprise) if m["carrier"] in ("output", "electricity")]
+    return out

@@ -1,0 +1,85 @@
+"""Tables the API owns in the registry database: rate-limit windows, objections (异议), webhooks.
+
+They share the registry's declarative Base, so `core.registry.db.init_db` creates them too once this
+module is imported; `ensure_tables` creates them explicitly for a process that starts with the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.registry.models import Base, UTCDateTime, utcnow
+
+
+class RateLimitWindow(Base):
+    """Requests counted for one API key in one fixed window; shared by every API process on the database."""
+
+    __tablename__ = "api_rate_limit"
+
+    bucket: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch seconds, multiple of the window
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Objection(Base):
+    """An enterprise's objection (异议) to a figure; while open, every bank reading that figure sees it."""
+
+    __tablename__ = "api_objections"
+    __table_args__ = (Index("ix_api_objections_enterprise_indicator", "enterprise_code", "indicator"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    enterprise_code: Mapped[str] = mapped_column(ForeignKey("enterprises.code", ondelete="CASCADE"))
+    indicator: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str | None] = mapped_column(String(32))  # e.g. "2026-10"; None: the figure in general
+    text: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+
+
+class Webhook(Base):
+    """A bank's endpoint for post-loan monitoring events (贷后监测), signed with a shared HMAC secret."""
+
+    __tablename__ = "api_webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bank_id: Mapped[str] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(128))  # HMAC key: must be usable, so kept as issued
+    events: Mapped[str] = mapped_column(String(200))  # comma-separated event types
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook: its payload, attempts, outcome; unique per (webhook, event key)."""
+
+    __tablename__ = "api_webhook_deliveries"
+    __table_args__ = (
+        Index("ix_api_webhook_deliveries_key", "webhook_id", "event_key", unique=True),
+        Index("ix_api_webhook_deliveries_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("api_webhooks.id", ondelete="CASCADE"))
+    event_key: Mapped[str] = mapped_column(String(200))  # e.g. shutdown:<code>:<day>
+    event_type: Mapped[str] = mapped_column(String(32))
+    enterprise_code: Mapped[str] = mapped_column(String(18))
+    payload: Mapped[str] = mapped_column(Text)  # the exact JSON bytes signed and sent
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+def ensure_tables(engine: Engine) -> None:
+    """Create the registry's tables and the API's own when missing (idempotent)."""
+    Base.metadata.create_all(engine)
