@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from enerdiag.commands import access, analyze, api, demo, pending, reference, registry, services
+from enerdiag.commands import access, analyze, api, demo, pending, reference, registry, safety, services, simulate
 
 app = typer.Typer(
     name="enerdiag",
@@ -20,6 +20,8 @@ access.register(app)
 reference.register(app)
 analyze.register(app)
 api.register(app)
+safety.register(app)
+simulate.register(app)
 demo.register(app)
 pending.register(app)
 

@@ -30,19 +30,9 @@ def register(app: typer.Typer) -> None:
         not_available("deadletters", 3)
 
     @app.command(context_settings=PASSTHROUGH)
-    def simulate(args: ARGS = None) -> None:
-        """Publish simulated plants over MQTT (issue #4)."""
-        not_available("simulate", 4)
-
-    @app.command(context_settings=PASSTHROUGH)
     def report(args: ARGS = None) -> None:
         """Write a diagnosis report (issue #6)."""
         not_available("report", 6)
-
-    @app.command(context_settings=PASSTHROUGH)
-    def alarms(args: ARGS = None) -> None:
-        """List electrical-safety alarms (issue #9)."""
-        not_available("alarms", 9)
 
     dashboards = typer.Typer(help="Grafana dashboards as code (issue #8).", no_args_is_help=True)
 

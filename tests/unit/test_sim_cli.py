@@ -1,0 +1,138 @@
+"""`enerdiag simulate city|replay` from the command line: outputs, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import orjson
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from core.registry.creditcode import is_valid_credit_code
+from core.registry.loader import parse_registry
+from enerdiag.commands import simulate
+
+UCI = Path("/work/shared/datasets/uci-steel-industry-2018.csv")
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    root = typer.Typer()
+
+    @root.callback()
+    def _root() -> None:
+        """Test root."""
+
+    simulate.register(root)
+    return root
+
+
+def _invoke(app: typer.Typer, *args: str):
+    return CliRunner().invoke(app, ["simulate", *args])
+
+
+def test_city_dry_run_writes_messages_registry_and_truth(app: typer.Typer, tmp_path: Path) -> None:
+    out, reg, truth = tmp_path / "m.jsonl", tmp_path / "city.yaml", tmp_path / "truth.json"
+    result = _invoke(
+        app,
+        "city",
+        "--plants",
+        "6",
+        "--days",
+        "2",
+        "--seed",
+        "4",
+        "--end",
+        "2026-11-20",
+        "--out",
+        str(out),
+        "--registry-out",
+        str(reg),
+        "--truth-out",
+        str(truth),
+        "--faults",
+        "malformed",
+        "--fault-share",
+        "0.5",
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    lines = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert summary["messages"] == len(lines) and summary["published"] is False
+    readings = sum(
+        len(x["payload"]["readings"])
+        for x in lines
+        if isinstance(x.get("payload"), dict) and isinstance(x["payload"].get("readings"), list)
+    )
+    assert readings >= summary["readings"]
+    assert sum(1 for x in lines if "payload_text" in x) == 3  # one not-JSON payload per faulted plant
+    manifest = json.loads(truth.read_text())
+    assert manifest["from"] == "2026-11-18" and manifest["to"] == "2026-11-20"
+    assert len(manifest["plants"]) == 6 and sum(1 for p in manifest["plants"] if p["faults"]) == 3
+    assert all(is_valid_credit_code(p["enterprise"]) for p in manifest["plants"])
+    assert "enterprises:" in reg.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("city", "--mode", "sideways"), "--mode must be one of"),
+        (("city", "--mode", "realtime", "--step", "7"), "--step: 7 s does not divide a day"),
+        (("city", "--end", "tomorrow"), "--end: 'tomorrow' is not a date"),
+        (("city", "--problem-share", "2"), "problem share must be within 0..1"),
+        (("city", "--faults", "gremlins"), "unknown fault kind(s) gremlins"),
+        (("city", "--problems", "leaky_roof"), "unknown problem kind(s) leaky_roof"),
+        (("city", "--mode", "realtime", "--faults", "gap"), "backfill mode only"),
+        (("city", "--mqtt-url", "http://x:1"), "must look like mqtt://host:port"),
+        (("replay", str(UCI), "--enterprise", "91140200MA0H2KXX89", "--meter", "M01"), "wrong check character"),
+        (("replay", "/nonexistent.csv", "--enterprise", "91140214MA75QTJ143", "--meter", "M01"), "cannot read CSV"),
+    ],
+)
+def test_bad_input_exits_2_with_a_reason(app: typer.Typer, args: tuple[str, ...], message: str) -> None:
+    result = _invoke(app, *args, "--days", "1") if args[0] == "city" else _invoke(app, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+
+
+@pytest.mark.skipif(not UCI.exists(), reason="UCI steel data set not present")
+def test_replay_to_file_reports_the_files_total(app: typer.Typer, tmp_path: Path) -> None:
+    out = tmp_path / "uci.jsonl"
+    result = _invoke(
+        app,
+        "replay",
+        str(UCI),
+        "--enterprise",
+        "91140214MA75QTJ143",
+        "--meter",
+        "M09",
+        "--gateway",
+        "steel",
+        "--out",
+        str(out),
+        "--registry-out",
+        str(tmp_path / "replay.yaml"),
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["total_kwh"] == pytest.approx(959_636.71) and summary["intervals"] == 35_040
+    lines = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert {x["topic"] for x in lines} == {"em/v1/91140214MA75QTJ143/steel/telemetry"}
+    energy = [r["values"]["energy_kwh"] for x in lines for r in x["payload"]["readings"]]
+    assert energy[-1] - energy[0] == pytest.approx(959_636.71, abs=0.01)
+    spec = parse_registry(tmp_path / "replay.yaml")
+    (enterprise,) = spec.enterprises
+    assert enterprise.code == "91140214MA75QTJ143"
+    assert [(m.meter_id, m.gateway_id, m.role) for m in enterprise.meters] == [("M09", "steel", "main")]
+
+
+def test_unreachable_broker_fails_fast_with_exit_1(app: typer.Typer) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = _invoke(app, "city", "--plants", "2", "--days", "1", "--mqtt-url", f"mqtt://127.0.0.1:{port}")
+    assert result.exit_code == 1
+    assert f"cannot connect to 127.0.0.1:{port}" in result.stderr
