@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from enerdiag.commands import access, analyze, api, demo, pending, reference, registry, safety, services, simulate
+from enerdiag.commands import (
+    access,
+    analyze,
+    api,
+    dashboards,
+    demo,
+    pending,
+    reference,
+    registry,
+    services,
+    simulate,
+)
 
 app = typer.Typer(
     name="enerdiag",
@@ -14,16 +25,8 @@ app = typer.Typer(
     add_completion=False,
 )
 
-services.register(app)
-registry.register(app)
-access.register(app)
-reference.register(app)
-analyze.register(app)
-api.register(app)
-safety.register(app)
-simulate.register(app)
-demo.register(app)
-pending.register(app)
+for _commands in (services, registry, access, reference, simulate, analyze, api, dashboards, demo, pending):
+    _commands.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry

@@ -34,16 +34,7 @@ def register(app: typer.Typer) -> None:
         """Write a diagnosis report (issue #6)."""
         not_available("report", 6)
 
-    dashboards = typer.Typer(help="Grafana dashboards as code (issue #8).", no_args_is_help=True)
-
-    @dashboards.command(context_settings=PASSTHROUGH)
-    def build(args: ARGS = None) -> None:
-        """Write dashboard JSON into dashboards/ (issue #8)."""
-        not_available("dashboards build", 8)
-
-    @dashboards.command(context_settings=PASSTHROUGH)
-    def publish(args: ARGS = None) -> None:
-        """Push dashboards to a Grafana (issue #8)."""
-        not_available("dashboards publish", 8)
-
-    app.add_typer(dashboards, name="dashboards")
+    @app.command(context_settings=PASSTHROUGH)
+    def alarms(args: ARGS = None) -> None:
+        """List electrical-safety alarms (issue #9)."""
+        not_available("alarms", 9)

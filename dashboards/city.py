@@ -1,0 +1,125 @@
+"""全市能耗总览 City overview: plants online, today's and this month's energy, breakdowns, rankings."""
+
+from __future__ import annotations
+
+from dashboards.common import (
+    DASHBOARD_LINKS,
+    DAY_BUCKET,
+    ENTERPRISE_INFO,
+    ENTERPRISE_MATCH,
+    enterprise_link,
+    reporting_count,
+    variables,
+)
+from dashboards.model import Dashboard, Expect, Link, Panel, Target
+
+UID = "enerdiag-city"
+
+_ELEC_MONTH = Target(
+    'SELECT sum("value") AS "kwh" FROM "enterprise_monthly" '
+    f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter GROUP BY \"enterprise\"",
+    Expect(("kwh",), ("enterprise",)),
+    ref_id="A",
+    result_format="table",
+)
+_INFO = Target(
+    f'SELECT last("name") AS "name" FROM "{ENTERPRISE_INFO}" WHERE {ENTERPRISE_MATCH} AND $timeFilter '
+    'GROUP BY "enterprise", "county", "industry"',
+    Expect(("name",), ("enterprise", "county", "industry")),
+    ref_id="B",
+    result_format="table",
+)
+
+
+def _breakdown(by: str, label: str, x: int) -> Panel:
+    """This month's electricity summed per registry attribute (`county` or `industry`), joined in Grafana."""
+    return Panel(
+        "barchart",
+        f"本月用电量（按{label}）",
+        f"This month's electricity (kWh) per {by}: enterprise_monthly per enterprise joined with "
+        f"enterprise_info on the enterprise code, then summed per {by} (Grafana transformations).",
+        (_ELEC_MONTH, _INFO),
+        (x, 13, 8, 9),
+        unit="kwatth",
+        time_from="now/M",
+        transformations=(
+            {"id": "joinByField", "options": {"byField": "enterprise", "mode": "outer"}},
+            {"id": "groupBy", "options": {"fields": {
+                by: {"aggregations": [], "operation": "groupby"},
+                "kwh": {"aggregations": ["sum"], "operation": "aggregate"},
+            }}},
+        ),
+        options={"xField": by, "orientation": "horizontal", "showValue": "auto",
+                 "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom", "calcs": []}},
+    )
+
+
+def dashboard() -> Dashboard:
+    """The city overview for the industry bureau."""
+    today_sum = (
+        'SELECT sum("value") AS "{alias}" FROM "enterprise_daily" '
+        f"WHERE \"carrier\" = '{{carrier}}' AND {ENTERPRISE_MATCH} AND $timeFilter"
+    )
+    stat = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "colorMode": "value", "graphMode": "none", "textMode": "value"}
+    panels = (
+        Panel("stat", "在线企业", "Enterprises that sent any reading in the last 15 minutes.",
+              (Target(reporting_count(("enterprise",)), Expect(("reporting",))),),
+              (0, 0, 4, 5), unit="none", options=stat),
+        Panel("stat", "在线网关", "Gateways that sent any reading in the last 15 minutes (by data, not by "
+              "the MQTT status topic, see docs/dashboards.md).",
+              (Target(reporting_count(("enterprise", "gateway")), Expect(("reporting",))),),
+              (4, 0, 4, 5), unit="none", options=stat),
+        Panel("stat", "今日用电量", "Electricity imported today (local day so far), kWh, from enterprise_daily.",
+              (Target(today_sum.format(alias="kwh", carrier="electricity"), Expect(("kwh",))),),
+              (8, 0, 4, 5), unit="kwatth", time_from="now/d", options=stat),
+        Panel("stat", "本月用电量", "Electricity imported this calendar month so far, kWh, from enterprise_monthly.",
+              (Target('SELECT sum("value") AS "kwh" FROM "enterprise_monthly" '
+                      f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter",
+                      Expect(("kwh",))),),
+              (12, 0, 4, 5), unit="kwatth", time_from="now/M", options=stat),
+        Panel("stat", "今日天然气", "Natural gas used today (local day so far), standard m3, from enterprise_daily.",
+              (Target(today_sum.format(alias="m3", carrier="natural_gas"), Expect(("m3",))),),
+              (16, 0, 4, 5), unit="m3", time_from="now/d", options=stat),
+        Panel("stat", "今日新增安全告警", "Electrical-safety alarms opened today (safety_alarm, docs/safety.md).",
+              (Target('SELECT count("state") AS "opened" FROM "safety_alarm" '
+                      f"WHERE \"state\" = 'open' AND {ENTERPRISE_MATCH} AND $timeFilter",
+                      Expect(("opened",))),),
+              (20, 0, 4, 5), unit="none", time_from="now/d", options=stat,
+              thresholds=((None, "green"), (1, "red"))),
+        Panel("timeseries", "全市逐日用电量", "Electricity per local day summed over the selected enterprises, kWh.",
+              (Target('SELECT sum("value") AS "用电量" FROM "enterprise_daily" '
+                      f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter "
+                      f"GROUP BY {DAY_BUCKET} fill(none)",
+                      Expect(("用电量",))),),
+              (0, 5, 12, 8), unit="kwatth", custom={"drawStyle": "bars", "fillOpacity": 60}),
+        Panel("table", "本月各能源品种消费", "This month's consumption per carrier (units: electricity kWh, "
+              "natural_gas/water m3, steam/coal/diesel/output t, heat GJ, reactive kvarh).",
+              (Target('SELECT sum("value") AS "value" FROM "enterprise_monthly" '
+                      f'WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY "carrier"',
+                      Expect(("value",), ("carrier",), min_series=2), result_format="table"),),
+              (12, 5, 12, 8), time_from="now/M", decimals=1),
+        _breakdown("county", "区县", 0),
+        _breakdown("industry", "行业", 8),
+        Panel("table", "企业本月用电排名", "Enterprises by this month's electricity, largest first; click a row "
+              "to open its enterprise dashboard.",
+              (_ELEC_MONTH, _INFO),
+              (16, 13, 8, 9), unit="kwatth", time_from="now/M",
+              transformations=(
+                  {"id": "joinByField", "options": {"byField": "enterprise", "mode": "outer"}},
+                  {"id": "organize", "options": {"excludeByName": {"Time": True, "Time 1": True, "Time 2": True,
+                                                                     "county": True, "industry": True},
+                                                 "renameByName": {"name": "企业名称", "kwh": "本月用电量"}}},
+              ),
+              options={"sortBy": [{"displayName": "本月用电量", "desc": True}], "showHeader": True},
+              links=(Link("企业详情 Enterprise detail", enterprise_link()),)),
+    )
+    return Dashboard(
+        uid=UID,
+        title="全市能耗总览",
+        description="City overview for the industry bureau: plants online, energy today and this month, "
+                    "breakdown by county and industry, largest consumers.",
+        panels=panels,
+        variables=variables(),
+        links=(DASHBOARD_LINKS,),
+    )

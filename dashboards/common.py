@@ -1,0 +1,96 @@
+"""Pieces every dashboard shares: the county → industry → enterprise variables, filters, liveness queries.
+
+County and industry are not tags of the energy measurements (docs/schema.md), so they are filtered
+through `enterprise_info` (tags county, industry, enterprise; see docs/dashboards.md): the variables
+chain county → industry → enterprise, and every panel filters on `$enterprise` only.
+"""
+
+from __future__ import annotations
+
+from core.domain import QUANTITIES
+from dashboards.model import Variable
+
+ENTERPRISE_INFO = "enterprise_info"
+ENTERPRISE_DASHBOARD_UID = "enerdiag-enterprise"
+
+# Every panel filters on the (multi-value) enterprise variable with the regex form Grafana documents
+# for InfluxQL multi-value variables: it expands to (code1|code2|…), regex-escaped.
+ENTERPRISE_MATCH = '"enterprise" =~ /^$enterprise$/'
+
+
+def variables(multi_enterprise: bool = True) -> tuple[Variable, ...]:
+    """county → industry → enterprise, each narrowing the next (`enterprise_info` tag values)."""
+    return (
+        Variable(
+            name="county",
+            label="区县",
+            query=f'SHOW TAG VALUES FROM "{ENTERPRISE_INFO}" WITH KEY = "county"',
+            description="County / district of the enterprise (registry, via enterprise_info).",
+            all_value=".*",
+        ),
+        Variable(
+            name="industry",
+            label="行业",
+            query=(f'SHOW TAG VALUES FROM "{ENTERPRISE_INFO}" WITH KEY = "industry" '
+                   'WHERE "county" =~ /^$county$/'),
+            description="GB/T 4754-2017 industry class code (registry, via enterprise_info).",
+            all_value=".*",
+        ),
+        Variable(
+            name="enterprise",
+            label="企业",
+            query=(f'SHOW TAG VALUES FROM "{ENTERPRISE_INFO}" WITH KEY = "enterprise" '
+                   'WHERE "county" =~ /^$county$/ AND "industry" =~ /^$industry$/'),
+            description="Unified social credit code. 'All' expands to the enterprises of the chosen county "
+                        "and industry (no custom all value, so the county/industry filter holds).",
+            multi=multi_enterprise,
+            include_all=multi_enterprise,
+        ),
+    )
+
+
+def any_reading_count() -> str:
+    """InfluxQL expression: readings of any quantity in a GROUP BY time() bucket (needs fill(0)).
+
+    `count(*)` gives one column per quantity and null + number is null, so the quantities are added
+    one by one and fill(0) turns the missing ones into 0.
+    """
+    return " + ".join(f'count("{key}")' for key in QUANTITIES)
+
+
+def reporting_count(per: tuple[str, ...], window: str = "15m") -> str:
+    """How many distinct `per` tag combinations (enterprises, gateways) sent any reading in the last `window`."""
+    group = ", ".join(f'"{t}"' for t in per)
+    return (
+        'SELECT count("m") AS "reporting" FROM ('
+        f'SELECT max("n") AS "m" FROM ('
+        f'SELECT {any_reading_count()} AS "n" FROM "reading" '
+        f"WHERE {ENTERPRISE_MATCH} AND time >= now() - {window} AND time <= now() "
+        f"GROUP BY time(5m), {group} fill(0)"
+        f") GROUP BY {group}"
+        ') WHERE "m" > 0'
+    )
+
+
+def enterprise_link(column: str = "enterprise") -> str:
+    """URL of the enterprise dashboard for the code in `column` of the clicked row, keeping the time range."""
+    return f"/d/{ENTERPRISE_DASHBOARD_UID}/?var-enterprise=${{__data.fields.{column}}}&${{__url_time_range}}"
+
+
+# Local days start at 16:00 UTC in Asia/Shanghai: daily buckets use this offset so a day's point
+# (stored at local midnight) lands in its own bucket, labelled with its own date.
+DAY_BUCKET = "time(1d, 16h)"
+
+# A drop-down of every enerdiag dashboard, keeping the time range and the variables.
+DASHBOARD_LINKS: dict[str, object] = {
+    "title": "能耗监测看板",
+    "type": "dashboards",
+    "tags": ["enerdiag"],
+    "asDropdown": True,
+    "icon": "external link",
+    "tooltip": "",
+    "url": "",
+    "targetBlank": False,
+    "includeVars": True,
+    "keepTime": True,
+}

@@ -1,0 +1,73 @@
+"""定额与碳排放合规 Quota and carbon compliance across the city (the parts whose data exists today).
+
+Quota status, unit-product intensity, tce and CO2 per enterprise are not in InfluxDB yet; the panels
+that need them are listed in docs/dashboards.md and join this dashboard when the measurement exists.
+"""
+
+from __future__ import annotations
+
+from dashboards.common import DASHBOARD_LINKS, DAY_BUCKET, ENTERPRISE_INFO, ENTERPRISE_MATCH, enterprise_link, variables
+from dashboards.model import Dashboard, Expect, Link, Panel, Target
+
+UID = "enerdiag-compliance"
+
+
+def dashboard() -> Dashboard:
+    """What a compliance check can already use: the terms of the unit-product quota and data quality."""
+    info = Target(f'SELECT last("name") AS "name" FROM "{ENTERPRISE_INFO}" WHERE {ENTERPRISE_MATCH} AND $timeFilter '
+                  'GROUP BY "enterprise", "county", "industry"',
+                  Expect(("name",), ("enterprise", "county", "industry")), ref_id="Z", result_format="table")
+    join = {"id": "joinByField", "options": {"byField": "enterprise", "mode": "outer"}}
+    panels = (
+        Panel("table", "产品用能与产量（按企业）", "Per enterprise and product over the time range: electricity "
+              "of the product's process meters (product_daily, kWh) and the enterprise's output (t). Their "
+              "ratio, converted to kgce/t, is what the quota standard grades.",
+              (Target('SELECT sum("value") AS "process_kwh" FROM "product_daily" '
+                      f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter "
+                      'GROUP BY "enterprise", "product"',
+                      Expect(("process_kwh",), ("enterprise", "product")), result_format="table"),
+               Target('SELECT sum("value") AS "output_t" FROM "enterprise_daily" '
+                      f"WHERE \"carrier\" = 'output' AND {ENTERPRISE_MATCH} AND $timeFilter GROUP BY \"enterprise\"",
+                      Expect(("output_t",), ("enterprise",)), ref_id="B", result_format="table"),
+               info),
+              (0, 0, 14, 10), decimals=1, transformations=(join,),
+              links=(Link("企业详情 Enterprise detail", enterprise_link()),)),
+        Panel("table", "数据完整率（按企业，最低在前）", "Mean day completeness of each enterprise's electricity "
+              "over the time range (enterprise_daily): figures built on incomplete data are weak evidence.",
+              (Target('SELECT mean("completeness") AS "completeness" FROM "enterprise_daily" '
+                      f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter "
+                      'GROUP BY "enterprise"',
+                      Expect(("completeness",), ("enterprise",)), result_format="table"),
+               info),
+              (14, 0, 10, 10), unit="percentunit", decimals=1, transformations=(join,),
+              thresholds=((None, "red"), (0.8, "orange"), (0.95, "green")),
+              options={"sortBy": [{"displayName": "completeness", "desc": False}], "showHeader": True},
+              links=(Link("企业详情 Enterprise detail", enterprise_link()),)),
+        Panel("timeseries", "全市产量与用电（逐日）", "Electricity (kWh) and product output (t) per local day over "
+              "the selected enterprises: the city-level trend behind unit-product intensity.",
+              (Target('SELECT sum("value") AS "kwh" FROM "enterprise_daily" '
+                      f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter "
+                      f"GROUP BY {DAY_BUCKET} fill(none)", Expect(("kwh",)), alias="用电 kWh"),
+               Target('SELECT sum("value") AS "t" FROM "enterprise_daily" '
+                      f"WHERE \"carrier\" = 'output' AND {ENTERPRISE_MATCH} AND $timeFilter "
+                      f"GROUP BY {DAY_BUCKET} fill(none)", Expect(("t",)), ref_id="B", alias="产量 t")),
+              (0, 10, 14, 8), custom={"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10}),
+        Panel("timeseries", "安全告警（逐日新增，按级别）", "Electrical-safety alarms opened per local day and "
+              "severity (safety_alarm).",
+              (Target('SELECT count("state") AS "opened" FROM "safety_alarm" '
+                      f"WHERE \"state\" = 'open' AND {ENTERPRISE_MATCH} AND $timeFilter "
+                      f'GROUP BY {DAY_BUCKET}, "severity" fill(none)',
+                      Expect(("opened",), ("severity",)), alias="$tag_severity"),),
+              (14, 10, 10, 8), unit="none", custom={"drawStyle": "bars", "fillOpacity": 60}),
+    )
+    return Dashboard(
+        uid=UID,
+        title="定额与碳排放合规",
+        description="Quota and carbon compliance across the city. Today: the terms of the unit-product quota "
+                    "(process energy and output) and data quality; quota grades, tce and CO2 join when the "
+                    "analysis results are written to InfluxDB (docs/dashboards.md).",
+        panels=panels,
+        variables=variables(),
+        time_from="now-30d",
+        links=(DASHBOARD_LINKS,),
+    )

@@ -1,0 +1,89 @@
+"""企业能耗详情 Enterprise detail: live power, carriers, hourly load, power factor, product energy, completeness."""
+
+from __future__ import annotations
+
+from dashboards.common import DASHBOARD_LINKS, DAY_BUCKET, ENTERPRISE_DASHBOARD_UID, ENTERPRISE_MATCH, variables
+from dashboards.model import Dashboard, Expect, Panel, Target
+
+UID = ENTERPRISE_DASHBOARD_UID
+
+_LINE = {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10, "spanNulls": False}
+_BARS = {"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "none", "group": "A"}}
+
+
+def dashboard() -> Dashboard:
+    """One enterprise (single-value `$enterprise`), for the diagnosis institution."""
+    panels = (
+        Panel("timeseries", "实时功率", "Active power per meter (mean per interval), kW, from raw readings.",
+              (Target(f'SELECT mean("power_kw") AS "power_kw" FROM "reading" WHERE {ENTERPRISE_MATCH} '
+                      'AND $timeFilter GROUP BY time($__interval), "meter" fill(none)',
+                      Expect(("power_kw",), ("meter",)), alias="$tag_meter"),),
+              (0, 0, 12, 8), unit="kwatt", time_from="24h", interval="1m", custom=_LINE),
+        Panel("timeseries", "分品种能源消费（逐日）", "Consumption per carrier per local day (enterprise_daily; "
+              "units per carrier: kWh, m3, t, GJ). Output and reactive energy are shown in other panels.",
+              (Target(f'SELECT sum("value") AS "value" FROM "enterprise_daily" WHERE {ENTERPRISE_MATCH} '
+                      "AND \"carrier\" !~ /^(output|reactive|electricity_export|pv)$/ AND $timeFilter "
+                      f'GROUP BY {DAY_BUCKET}, "carrier" fill(none)',
+                      Expect(("value",), ("carrier",)), alias="$tag_carrier"),),
+              (12, 0, 12, 8), custom=_BARS),
+        Panel("timeseries", "逐时用电（分时电价基础）", "Electricity per clock hour and meter (consumption_hourly, "
+              "kWh): the load curve behind the time-of-use split. Sub-meters are part of their main meter; "
+              "do not stack. The peak/flat/valley split itself needs a measurement (docs/dashboards.md).",
+              (Target('SELECT sum("value") AS "kwh" FROM "consumption_hourly" '
+                      f"WHERE {ENTERPRISE_MATCH} AND \"quantity\" = 'energy_kwh' AND $timeFilter "
+                      'GROUP BY time(1h), "meter" fill(none)',
+                      Expect(("kwh",), ("meter",)), alias="$tag_meter"),),
+              (0, 8, 12, 8), unit="kwatth", custom=_BARS),
+        Panel("timeseries", "功率因数", "Power factor per meter (mean per interval); the red line is the 0.90 "
+              "standard below which the tariff adds a penalty.",
+              (Target(f'SELECT mean("pf") AS "pf" FROM "reading" WHERE {ENTERPRISE_MATCH} AND $timeFilter '
+                      'GROUP BY time($__interval), "meter" fill(none)',
+                      Expect(("pf",), ("meter",)), alias="$tag_meter"),),
+              (12, 8, 12, 8), unit="none", decimals=2, interval="5m",
+              thresholds=((None, "red"), (0.9, "green")),
+              custom={**_LINE, "thresholdsStyle": {"mode": "line"}}),
+        Panel("timeseries", "产品用能与产量（逐日）", "Per local day: electricity of the product's process meters "
+              "(product_daily, kWh) and the product output (enterprise_daily carrier output, t): the two "
+              "terms of the unit-product energy consumption.",
+              (Target('SELECT sum("value") AS "kwh" FROM "product_daily" '
+                      f"WHERE {ENTERPRISE_MATCH} AND \"carrier\" = 'electricity' AND $timeFilter "
+                      f'GROUP BY {DAY_BUCKET}, "product" fill(none)',
+                      Expect(("kwh",), ("product",)), alias="$tag_product 用电 kWh"),
+               Target('SELECT sum("value") AS "t" FROM "enterprise_daily" '
+                      f"WHERE {ENTERPRISE_MATCH} AND \"carrier\" = 'output' AND $timeFilter "
+                      f"GROUP BY {DAY_BUCKET} fill(none)",
+                      Expect(("t",)), ref_id="B", alias="产量 t")),
+              (0, 16, 12, 8), custom=_BARS),
+        Panel("timeseries", "数据完整率（逐日）", "Share of each local day covered by measured intervals, per "
+              "carrier (enterprise_daily completeness, 0..1).",
+              (Target('SELECT mean("completeness") AS "completeness" FROM "enterprise_daily" '
+                      f"WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY {DAY_BUCKET}, \"carrier\" fill(none)",
+                      Expect(("completeness",), ("carrier",)), alias="$tag_carrier"),),
+              (12, 16, 12, 8), unit="percentunit", decimals=1,
+              thresholds=((None, "red"), (0.8, "orange"), (0.95, "green")), custom=_LINE),
+        Panel("table", "计量点数据完整率", "Mean day completeness per meter and counter over the time range "
+              "(consumption_daily), with estimated consumption and flagged anomalies.",
+              (Target('SELECT mean("completeness") AS "completeness", sum("estimated") AS "estimated", '
+                      'sum("anomalies") AS "anomalies" FROM "consumption_daily" '
+                      f'WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY "meter", "quantity"',
+                      Expect(("completeness", "estimated", "anomalies"), ("meter", "quantity")),
+                      result_format="table"),),
+              (0, 24, 12, 8), decimals=3),
+        Panel("table", "安全用电告警", "Electrical-safety alarm events in the time range (safety_alarm, "
+              "docs/safety.md): state, value, threshold and peak per meter and rule.",
+              (Target('SELECT "state", "value", "threshold", "peak" FROM "safety_alarm" '
+                      f'WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY "meter", "rule", "severity"',
+                      Expect(("state", "value", "threshold", "peak"), ("meter", "rule", "severity")),
+                      result_format="table"),),
+              (12, 24, 12, 8)),
+    )
+    return Dashboard(
+        uid=UID,
+        title="企业能耗详情",
+        description="One enterprise for the diagnosis institution: live power, consumption by carrier, hourly "
+                    "load, power factor, product energy and output, data completeness, safety alarms.",
+        panels=panels,
+        variables=variables(multi_enterprise=False),
+        time_from="now-30d",
+        links=(DASHBOARD_LINKS,),
+    )

@@ -1,0 +1,89 @@
+"""平台运行状态 Platform health: ingest, reporting gateways, silent gateways, rollup progress.
+
+Dead letters and the spool live in the collector (SQLite, disk, Prometheus `/metrics`), not in
+InfluxDB; their panels wait for a measurement (docs/dashboards.md).
+"""
+
+from __future__ import annotations
+
+from core.domain import COUNTER_KEYS
+from dashboards.common import DASHBOARD_LINKS, ENTERPRISE_MATCH, any_reading_count, reporting_count, variables
+from dashboards.model import Dashboard, Expect, Panel, Target
+
+UID = "enerdiag-health"
+
+
+def gateway_recent_rate(time_filter: str = "$timeFilter") -> str:
+    """Per gateway: mean readings per 5 minutes over the last three 5-minute buckets (0 = silent ≥ 10 min).
+
+    fill(0) keeps a gateway that went silent as a series of zeros (a missing series would look like no
+    problem to Grafana); the gateway must have sent something inside `time_filter` to be listed.
+    """
+    return (
+        'SELECT last("m") AS "recent" FROM ('
+        'SELECT moving_average("n", 3) AS "m" FROM ('
+        f'SELECT {any_reading_count()} AS "n" FROM "reading" WHERE {ENTERPRISE_MATCH} AND {time_filter} '
+        'GROUP BY time(5m), "enterprise", "gateway" fill(0)'
+        ') GROUP BY "enterprise", "gateway"'
+        ') GROUP BY "enterprise", "gateway"'
+    )
+
+
+def dashboard() -> Dashboard:
+    """Operators' view of the data pipeline."""
+    stat = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "colorMode": "value", "graphMode": "none", "textMode": "value"}
+    counters = sorted(COUNTER_KEYS)
+    raw_counters = " + ".join(f'count("{k}")' for k in counters)
+    panels = (
+        Panel("timeseries", "数据写入量（按物理量）", "Values stored per interval and quantity, by reading "
+              "timestamp (a backfill shows up at the time it was measured, not when it arrived).",
+              (Target(f'SELECT count(*) FROM "reading" WHERE {ENTERPRISE_MATCH} AND $timeFilter '
+                      "GROUP BY time($__interval) fill(0)",
+                      Expect(("count_energy_kwh", "count_power_kw")), alias="$col"),),
+              (0, 0, 16, 8), unit="none", interval="1m", time_from="24h",
+              custom={"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal", "group": "A"}}),
+        Panel("stat", "在线网关", "Gateways that sent any reading in the last 15 minutes.",
+              (Target(reporting_count(("enterprise", "gateway")), Expect(("reporting",))),),
+              (16, 0, 4, 4), unit="none", options=stat),
+        Panel("stat", "在线企业", "Enterprises that sent any reading in the last 15 minutes.",
+              (Target(reporting_count(("enterprise",)), Expect(("reporting",))),),
+              (20, 0, 4, 4), unit="none", options=stat),
+        Panel("table", "网关近期上报（0 = 已静默）", "Per gateway seen in the last 6 hours: mean readings per 5 "
+              "minutes over the last 10-15 minutes. 0 means silent for at least 10 minutes; the alert rule "
+              "'网关离线' uses the same query.",
+              (Target(gateway_recent_rate(), Expect(("recent",), ("enterprise", "gateway")),
+                      result_format="table"),),
+              (16, 4, 8, 12), time_from="6h", decimals=1,
+              thresholds=((None, "red"), (0.01, "green")),
+              options={"sortBy": [{"displayName": "recent", "desc": False}], "showHeader": True}),
+        Panel("timeseries", "上报网关数（每5分钟）", "Gateways with at least one reading in each 5-minute bucket.",
+              (Target('SELECT count("n") AS "gateways" FROM ('
+                      f'SELECT {any_reading_count()} AS "n" FROM "reading" WHERE {ENTERPRISE_MATCH} AND $timeFilter '
+                      'GROUP BY time(5m), "enterprise", "gateway" fill(0)'
+                      ') WHERE "n" > 0 AND $timeFilter GROUP BY time(5m) fill(0)',
+                      Expect(("gateways",)), alias="网关数"),),
+              (0, 8, 16, 8), unit="none", time_from="24h",
+              custom={"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10}),
+        Panel("timeseries", "汇总进度（每小时读数：原始 vs 已汇总）", "Counter readings per hour in the raw layer "
+              "versus the readings the hourly rollup has consumed (consumption_hourly n_readings). A gap means "
+              "the rollup has not caught up (or readings arrived late).",
+              (Target(f'SELECT {raw_counters} AS "raw" FROM "reading" WHERE {ENTERPRISE_MATCH} AND $timeFilter '
+                      "GROUP BY time(1h) fill(0)", Expect(("raw",)), alias="原始读数"),
+               Target('SELECT sum("n_readings") AS "rolled_up" FROM "consumption_hourly" '
+                      f"WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY time(1h) fill(0)",
+                      Expect(("rolled_up",)), ref_id="B", alias="已汇总")),
+              (0, 16, 24, 8), unit="none", time_from="48h",
+              custom={"drawStyle": "line", "lineWidth": 1, "fillOpacity": 0}),
+    )
+    return Dashboard(
+        uid=UID,
+        title="平台运行状态",
+        description="Platform health for operators: ingest per quantity, gateways and enterprises reporting, "
+                    "silent gateways, rollup progress.",
+        panels=panels,
+        variables=variables(),
+        time_from="now-24h",
+        refresh="1m",
+        links=(DASHBOARD_LINKS,),
+    )
