@@ -1,0 +1,1 @@
+"""MQTT ingestion into InfluxDB: validation, batching, spool, dead letters (docs/collector.md)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-ID_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ID_PATTERN: Final = re.compile(r"\A[A-Za-z0-9_-]{1,64}\Z")
 """Gateway and meter ids (CONTRACTS.md section 1)."""
 
 DEFAULT_TIMEZONE: Final = "Asia/Shanghai"

@@ -8,6 +8,7 @@ from enerdiag.commands import (
     access,
     analyze,
     api,
+    collect,
     dashboards,
     demo,
     pending,
@@ -25,7 +26,10 @@ app = typer.Typer(
     add_completion=False,
 )
 
-for _commands in (services, registry, access, reference, simulate, analyze, api, dashboards, demo, pending):
+COMMAND_MODULES = (
+    services, registry, access, reference, collect, simulate, analyze, api, dashboards, demo, pending,
+)
+for _commands in COMMAND_MODULES:
     _commands.register(app)
 
 

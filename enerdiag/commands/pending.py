@@ -20,16 +20,6 @@ def register(app: typer.Typer) -> None:
     """Attach the placeholder commands to the root app."""
 
     @app.command(context_settings=PASSTHROUGH)
-    def collect(args: ARGS = None) -> None:
-        """Run the MQTT collector until SIGINT/SIGTERM (issue #3)."""
-        not_available("collect", 3)
-
-    @app.command(context_settings=PASSTHROUGH)
-    def deadletters(args: ARGS = None) -> None:
-        """List dead letters (issue #3)."""
-        not_available("deadletters", 3)
-
-    @app.command(context_settings=PASSTHROUGH)
     def report(args: ARGS = None) -> None:
         """Write a diagnosis report (issue #6)."""
         not_available("report", 6)

@@ -1,0 +1,120 @@
+"""Store batches of line protocol: InfluxDB when it answers, the spool when it does not, in order.
+
+`Sink.store` returns True once a batch is durable (written or spooled): only then may its messages
+be acknowledged. While the spool holds anything, new batches queue behind it so replays keep order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from collector.metrics import Metrics
+from collector.spool import Spool
+from core.influx import InfluxError, InfluxV1
+
+log = logging.getLogger("enerdiag.collector")
+
+RETRY_SECONDS = 1.0
+
+
+class Sink:
+    """InfluxDB with a disk spool in front of it for outages."""
+
+    def __init__(
+        self,
+        influx: InfluxV1,
+        spool: Spool,
+        metrics: Metrics,
+        reject: Callable[[list[str], str], None],
+        compress: bool = False,
+    ) -> None:
+        self.influx = influx
+        self.spool = spool
+        self.metrics = metrics
+        self.reject = reject  # called with lines InfluxDB refused for good, and its message
+        self.compress = compress
+        self._next_try = 0.0
+        self._sync_gauges()
+
+    def store(self, lines: list[str]) -> bool:
+        """Make a batch durable; False (nothing stored) when InfluxDB is down and the spool is full."""
+        if not lines:
+            return True
+        body = "\n".join(lines).encode()
+        if len(self.spool):
+            self.replay()
+        if not len(self.spool):
+            try:
+                self._write(body, len(lines))
+                self.metrics.add("readings_stored", len(lines))
+                self._sync_gauges(backpressure=0)
+                return True
+            except InfluxError as exc:
+                if not exc.retryable:
+                    self._refused(lines, exc)
+                    return True
+                log.warning("InfluxDB write failed, spooling: %s", exc)
+                self._next_try = time.monotonic() + RETRY_SECONDS
+        if self.spool.append(body):
+            self.metrics.add("readings_spooled", len(lines))
+            self._sync_gauges(backpressure=0)
+            return True
+        self._sync_gauges(backpressure=1)
+        return False
+
+    def replay(self, force: bool = False) -> int:
+        """Write spooled batches oldest first while InfluxDB accepts them; returns batches replayed."""
+        if not force and time.monotonic() < self._next_try:
+            return 0
+        done = 0
+        while (item := self.spool.oldest()) is not None:
+            path, body = item
+            count = body.count(b"\n") + 1
+            try:
+                self._write(body, count)
+            except InfluxError as exc:
+                if exc.retryable:
+                    self._next_try = time.monotonic() + RETRY_SECONDS
+                    break
+                self._refused(body.decode().split("\n"), exc)
+            else:
+                self.metrics.add("readings_replayed", count)
+                self.metrics.add("readings_stored", count)
+            self.spool.remove(path)
+            done += 1
+        if done:
+            log.info("replayed %d spooled batches, %d left", done, len(self.spool))
+        self._sync_gauges()
+        return done
+
+    def _write(self, body: bytes, count: int) -> None:
+        started = time.perf_counter()
+        self.influx.write(body, precision="s", compress=self.compress)
+        self.metrics.write_latency(time.perf_counter() - started)
+        self.metrics.add("batches_written")
+
+    def _refused(self, lines: list[str], exc: InfluxError) -> None:
+        """InfluxDB refused a batch (400: e.g. a field type conflict): find the bad lines by halving."""
+        if len(lines) == 1:
+            self.reject(lines, str(exc))
+            return
+        half = len(lines) // 2
+        for part in (lines[:half], lines[half:]):
+            try:
+                self._write("\n".join(part).encode(), len(part))
+                self.metrics.add("readings_stored", len(part))
+            except InfluxError as sub:
+                if sub.retryable:  # went down meanwhile: the whole part goes to the spool
+                    if not self.spool.append("\n".join(part).encode()):
+                        raise
+                    self.metrics.add("readings_spooled", len(part))
+                else:
+                    self._refused(part, sub)
+
+    def _sync_gauges(self, backpressure: int | None = None) -> None:
+        self.metrics.spool_batches = len(self.spool)
+        self.metrics.spool_bytes = self.spool.bytes
+        if backpressure is not None:
+            self.metrics.backpressure = backpressure
