@@ -8,6 +8,7 @@ report as those parts land). Each step says what it did; a step whose part is no
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import subprocess
@@ -95,7 +96,9 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
 
     _step("5/6 Analysis: energy, tce, CO2, quota (能耗、折标煤、碳排放、限额对标)")
     analysis = out / "analysis.json"
-    result = _enerdiag("analyze", "--from", "2000-01-01", "--to", "2100-01-01", "--json", capture=True)
+    today = dt.date.today()
+    period = ["--from", (today - dt.timedelta(days=days)).isoformat(), "--to", today.isoformat()]
+    result = _enerdiag("analyze", *period, "--json", capture=True)
     analysis.write_text(result.stdout)
     for row in json.loads(result.stdout):
         quota = row.get("quota") or {}
