@@ -11,9 +11,10 @@ from enerdiag.commands import (
     collect,
     dashboards,
     demo,
-    pending,
     reference,
     registry,
+    report,
+    safety,
     services,
     simulate,
 )
@@ -27,7 +28,7 @@ app = typer.Typer(
 )
 
 COMMAND_MODULES = (
-    services, registry, access, reference, collect, simulate, analyze, api, dashboards, demo, pending,
+    services, registry, access, reference, collect, simulate, analyze, report, safety, api, dashboards, demo,
 )
 for _commands in COMMAND_MODULES:
     _commands.register(app)

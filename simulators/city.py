@@ -12,7 +12,7 @@ import numpy as np
 
 from core.registry.creditcode import CHARSET, complete_credit_code
 from simulators.industries import COUNTIES, INDUSTRIES, Industry
-from simulators.plant import PlantSpec, contracted_kva, full_load_kw
+from simulators.plant import PlantSpec, contracted_kva, full_load_kw, safety_circuit
 from simulators.problems import PROBLEM_KINDS, draw_problems
 from simulators.quota import nominal_kgce_per_t, quota_limit
 
@@ -51,7 +51,6 @@ BRANDS = (
     "广源",
     "润泽",
 )
-STANDARD_BREAKERS_A = (100, 160, 250, 400, 630, 800, 1000, 1250, 1600, 2000, 2500, 3200, 4000)
 ORG_BODY_CHARS = "".join(c for c in CHARSET if c.isdigit() or c in "ABCDEFGHJKLMNPQRTUWXY")
 
 
@@ -65,6 +64,7 @@ class CityConfig:
     problem_share: float = 0.3
     problem_kinds: tuple[str, ...] | None = None  # restrict to these kinds (None: any that fits)
     industries: tuple[str, ...] | None = None  # restrict to these industries
+    safety_share: float | None = None  # share of plants with a safety meter (None: food and machinery plants)
 
 
 def _industry_for(rng: np.random.Generator, allowed: tuple[str, ...] | None) -> Industry:
@@ -88,6 +88,16 @@ def problem_plants(config: CityConfig) -> set[int]:
     return set(rng.choice(config.plants, size=count, replace=False).tolist())
 
 
+def safety_plants(config: CityConfig) -> set[int] | None:
+    """Indices of the plants with a safety meter: round(share × N), chosen by the seed (None: by industry)."""
+    if config.safety_share is None:
+        return None
+    if not 0 <= config.safety_share <= 1:
+        raise ValueError(f"safety share must be within 0..1, got {config.safety_share}")
+    rng = np.random.default_rng([config.seed, 31337])
+    return set(rng.choice(config.plants, size=round(config.safety_share * config.plants), replace=False).tolist())
+
+
 def build_city(config: CityConfig) -> list[PlantSpec]:
     """The city's plants, in index order, with valid unique credit codes and names."""
     if config.plants < 1:
@@ -101,6 +111,7 @@ def build_city(config: CityConfig) -> list[PlantSpec]:
         if unknown:
             raise ValueError(f"unknown industr(y/ies) {', '.join(unknown)}; known: {', '.join(INDUSTRIES)}")
     with_problems = problem_plants(config)
+    with_safety = safety_plants(config)
     codes: set[str] = set()
     names: set[str] = set()
     out: list[PlantSpec] = []
@@ -129,8 +140,7 @@ def build_city(config: CityConfig) -> list[PlantSpec]:
                 full_kw,
                 kinds=config.problem_kinds,
             )
-        feeder_kw = industry.loads[0].kwh_per_t * capacity / 8.5 * 1.2
-        need_a = feeder_kw / (3**0.5 * 0.38 * 0.9) * 1.25
+        rated_a, circuit_share = safety_circuit(industry, capacity)
         out.append(
             PlantSpec(
                 index=index,
@@ -146,8 +156,10 @@ def build_city(config: CityConfig) -> list[PlantSpec]:
                 pf=round(float(rng.uniform(0.92, 0.97)), 3),
                 contracted_kva=contracted_kva(full_kw),
                 full_load_kw=round(full_kw, 1),
-                rated_current_a=float(next((a for a in STANDARD_BREAKERS_A if a >= need_a), 4000)),
+                rated_current_a=rated_a,
                 problems=problems,
+                safety=None if with_safety is None else index in with_safety,
+                safety_circuit_share=circuit_share,
             )
         )
     return out

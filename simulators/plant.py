@@ -21,6 +21,7 @@ from simulators.industries import (
     Schedule,
 )
 from simulators.problems import Effects, Problem, effects_of
+from simulators.safety_faults import cable_temperature
 from simulators.timeline import Timeline
 
 NOISE_ROWS = 24
@@ -55,6 +56,9 @@ COLD_WARM_EQUILIBRIUM_C = 5.0  # where a store without refrigeration drifts to
 COLD_WARM_TAU_H = 40.0
 COLD_RECOVERY_TAU_H = 3.0
 LV_KV = 0.38
+SAFETY_BREAKERS_A = (100, 160, 250, 400, 630)
+SAFETY_RATING_MARGIN = 2.2
+"""Rated current / full-load current of a safety-metered circuit: healthy peaks stay below 0.9 In."""
 COUNTER_DECIMALS = {
     "energy_kwh": 2,
     "reactive_kvarh": 2,
@@ -97,6 +101,17 @@ class PlantSpec:
     full_load_kw: float
     rated_current_a: float | None
     problems: tuple[Problem, ...] = ()
+    safety: bool | None = None  # has a safety meter S01 (None: as the industry says)
+    safety_circuit_share: float = 1.0  # share of the first load's feeder current the safety meter's circuit carries
+
+    @property
+    def has_safety_meter(self) -> bool:
+        return self.industry.safety_meter if self.safety is None else self.safety
+
+    @property
+    def meters(self) -> list[MeterDef]:
+        """The plant's meters (its industry's, with or without the safety meter)."""
+        return meters_of(self.industry, self.has_safety_meter)
 
     @property
     def effects(self) -> Effects:
@@ -124,8 +139,8 @@ class PlantData:
     store_temp_c: np.ndarray | None = None
 
 
-def meters_of(industry: Industry) -> list[MeterDef]:
-    """The meters a plant of `industry` has, main electricity meter first."""
+def meters_of(industry: Industry, safety: bool | None = None) -> list[MeterDef]:
+    """The meters a plant of `industry` has, main electricity meter first (`safety`: with S01; None: industry's)."""
     elec = ("energy_kwh", "power_kw", "reactive_kvarh", "pf")
     out = [MeterDef("M01", Carrier.ELECTRICITY, MeterRole.MAIN, "总进线", None, elec)]
     out += [MeterDef(ld.meter, Carrier.ELECTRICITY, ld.role, ld.name, ld.product, elec) for ld in industry.loads]
@@ -136,7 +151,7 @@ def meters_of(industry: Industry) -> list[MeterDef]:
     out.append(MeterDef("O01", Carrier.OUTPUT, MeterRole.PROCESS, "产量计量", industry.product, ("output_t",)))
     if industry.cold_store:
         out.append(MeterDef("T01", Carrier.TEMPERATURE, MeterRole.WAREHOUSE, "冷库温度", None, ("temp_c",)))
-    if industry.safety_meter:
+    if industry.safety_meter if safety is None else safety:
         out.append(
             MeterDef(
                 "S01",
@@ -150,18 +165,32 @@ def meters_of(industry: Industry) -> list[MeterDef]:
     return out
 
 
+def load_full_kw(industry: Industry, load: ElecLoad, capacity_tpd: float) -> float:
+    """Nominal power of one sub-metered load at full output."""
+    rate = capacity_tpd / SHIFT_HOURS[industry.schedule]
+    if load.flexible:
+        return load.kwh_per_t * capacity_tpd / FLEX_HOURS_FOR_SIZING
+    if load.refrigeration:
+        return REFRIGERATION_KW_PER_TPD * capacity_tpd * 1.9 + load.kwh_per_t * rate
+    return load.kwh_per_t * rate
+
+
 def full_load_kw(industry: Industry, capacity_tpd: float) -> float:
     """Nominal main-meter power with every load at full output (sizes capacity and base-load cases)."""
-    rate = capacity_tpd / SHIFT_HOURS[industry.schedule]
-    kw = 0.0
-    for ld in industry.loads:
-        if ld.flexible:
-            kw += ld.kwh_per_t * capacity_tpd / FLEX_HOURS_FOR_SIZING
-        elif ld.refrigeration:
-            kw += REFRIGERATION_KW_PER_TPD * capacity_tpd * 1.9 + ld.kwh_per_t * rate
-        else:
-            kw += ld.kwh_per_t * rate
+    kw = sum(load_full_kw(industry, ld, capacity_tpd) for ld in industry.loads)
     return kw / (1 - industry.unmetered_share)
+
+
+def safety_circuit(industry: Industry, capacity_tpd: float) -> tuple[float, float]:
+    """(rated current A, share of the first load's feeder) of the cabinet a safety meter watches.
+
+    The breaker is the smallest standard size of at least SAFETY_RATING_MARGIN x the circuit's full-load
+    current, at most a workshop cabinet's 630 A; a bigger feeder is split and the cabinet carries a share.
+    """
+    full_a = load_full_kw(industry, industry.loads[0], capacity_tpd) / (math.sqrt(3) * LV_KV * 0.9)
+    need = SAFETY_RATING_MARGIN * full_a
+    rated = next((a for a in SAFETY_BREAKERS_A if a >= need), SAFETY_BREAKERS_A[-1])
+    return float(rated), round(min(1.0, rated / need), 4)
 
 
 def contracted_kva(full_kw: float) -> float:
@@ -174,7 +203,7 @@ def initial_counters(spec: PlantSpec) -> dict[str, dict[str, float]]:
     """Seeded register values at the start of the simulation (meters were not installed yesterday)."""
     rng = np.random.default_rng([spec.seed, 1])
     out: dict[str, dict[str, float]] = {}
-    for m in meters_of(spec.industry):
+    for m in spec.meters:
         counters = [q for q in m.quantities if q in COUNTER_DECIMALS]
         out[m.id] = {q: round(float(rng.uniform(1e3, 5e5)), COUNTER_DECIMALS[q]) for q in counters}
     return out
@@ -286,7 +315,7 @@ def simulate(spec: PlantSpec, tl: Timeline, start: dict[str, dict[str, float]] |
     values["O01"] = {"output_t": output_inc}
     if store_temp is not None:
         values["T01"] = {"temp_c": np.round(store_temp, 2)}
-    if ind.safety_meter:
+    if spec.has_safety_meter:
         values["S01"] = _safety(spec, tl, loads_kwh[ind.loads[0].meter], base_pf, noise)
 
     start = start or initial_counters(spec)
@@ -370,14 +399,18 @@ def _cold_failure(kwh: np.ndarray, tl: Timeline, fx: Effects, noise: np.ndarray)
 
 
 def _safety(spec: PlantSpec, tl: Timeline, feeder_kwh: np.ndarray, pf: float, noise: np.ndarray) -> dict:
-    """Safety meter on the workshop feeder: current, voltage, leakage and cabinet temperature."""
+    """Safety meter on a workshop cabinet of the first load's feeder: current, voltage, leakage, cable temperature.
+
+    The cable temperature lags its heating (30 K at rated current) with a 15-minute time constant.
+    """
     rated = spec.rated_current_a or 630.0
-    current = feeder_kwh / tl.dt_h / (math.sqrt(3) * LV_KV * pf)
+    current = feeder_kwh / tl.dt_h / (math.sqrt(3) * LV_KV * pf) * spec.safety_circuit_share
     load = current / rated
     indoor = 15 + 0.35 * (tl.outdoor_c - 15)
+    temp = cable_temperature(tl.epoch_s, indoor, load)
     return {
         "current_a": np.round(current, 1),
         "voltage_v": np.round(224 - 10 * load + 0.5 * noise[14], 1),
         "leakage_ma": np.round(6 + 3 * np.abs(noise[15]), 1),
-        "temp_c": np.round(indoor + 30 * load**2 + 0.3 * noise[16], 1),
+        "temp_c": np.round(temp + 0.3 * noise[16], 1),
     }

@@ -8,13 +8,13 @@ import yaml
 
 from core.domain import DEFAULT_TIMEZONE, Carrier, MeterRole
 from simulators.industries import COLD_STORE_BAND_C
-from simulators.plant import PlantSpec, meters_of
+from simulators.plant import PlantSpec
 
 
 def enterprise_entry(spec: PlantSpec) -> dict[str, Any]:
     """One enterprise with its gateway and meters."""
     meters = []
-    for m in meters_of(spec.industry):
+    for m in spec.meters:
         entry: dict[str, Any] = {
             "id": m.id,
             "carrier": str(m.carrier),

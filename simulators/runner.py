@@ -20,11 +20,20 @@ import orjson
 
 from simulators import registry, timeline, truth
 from simulators.city import CityConfig, build_city
-from simulators.faults import ARRAY_FAULTS, FAULT_KINDS, MESSAGE_FAULTS, apply_array_faults, apply_message_faults
+from simulators.faults import (
+    ARRAY_FAULTS,
+    FAULT_KINDS,
+    MESSAGE_FAULTS,
+    apply_array_faults,
+    apply_message_faults,
+    iso,
+)
 from simulators.gateway import BrokerAddress, GatewayClient, GatewayIdentity
 from simulators.messages import Message, batch, readings_from_arrays, telemetry_topic
 from simulators.netloop import NetworkLoop
 from simulators.plant import PlantData, PlantSpec, simulate
+from simulators.safety_faults import FAULT_KINDS as SAFETY_FAULT_KINDS
+from simulators.safety_faults import SafetyMeter, fault_record, inject_meter
 from simulators.timeline import TZ, Timeline
 
 
@@ -189,6 +198,19 @@ class FaultConfig:
             raise ValueError(f"fault share must be within 0..1, got {self.share}")
 
 
+@dataclass(frozen=True, slots=True)
+class SafetyFaultConfig:
+    """Electrical-safety faults on the plants' safety meters (`enabled`), at most `max_per_day` per meter and day."""
+
+    enabled: bool = False
+    max_per_day: int = 1
+    transients_per_day: int = 4
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.max_per_day <= 6:
+            raise ValueError(f"safety faults per day must be within 0..6, got {self.max_per_day}")
+
+
 def faulted_plants(n: int, seed: int, share: float) -> set[int]:
     """round(share × n) plant indices, chosen by the seed (independently of the problem plants)."""
     rng = np.random.default_rng([seed, 5150])
@@ -212,19 +234,28 @@ class Backfill:
     data: list[PlantData]
     faults: FaultConfig
     batch_readings: int
+    safety: SafetyFaultConfig = field(default_factory=SafetyFaultConfig)
     truth: list[dict[str, Any]] = field(default_factory=list)
     array_faults: dict[int, Any] = field(default_factory=dict)
     message_faults: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def plan(
-        cls, config: CityConfig, step_s: int, faults: FaultConfig = FaultConfig(), batch_readings: int = 1000
+        cls,
+        config: CityConfig,
+        step_s: int,
+        faults: FaultConfig = FaultConfig(),
+        batch_readings: int = 1000,
+        safety: SafetyFaultConfig = SafetyFaultConfig(),
     ) -> Backfill:
         tl = timeline.build(config.days[0], len(config.days), step_s, config.seed)
         plants = build_city(config)
         data = [simulate(p, tl) for p in plants]
-        run = cls(config, tl, plants, data, faults, batch_readings)
+        run = cls(config, tl, plants, data, faults, batch_readings, safety)
         run.truth = [truth.plant_truth(p, d, tl) for p, d in zip(plants, data, strict=True)]
+        if safety.enabled:
+            for index in range(len(plants)):
+                run._inject_safety_faults(index)
         if faults.kinds:
             for index in sorted(faulted_plants(len(plants), config.seed, faults.share)):
                 rng = np.random.default_rng([config.seed, index, 6060])
@@ -236,13 +267,46 @@ class Backfill:
                 run.message_faults[index] = tuple(k for k in faults.kinds if k in MESSAGE_FAULTS)
         return run
 
+    def _inject_safety_faults(self, index: int) -> None:
+        """Faults and transients on plant `index`'s safety meter (if any), recorded in its manifest entry."""
+        spec, d, entry = self.plants[index], self.data[index], self.truth[index]
+        if entry["safety_meter"] is None:
+            return
+        meter_id, rated = entry["safety_meter"]["meter"], float(spec.rated_current_a or 630.0)
+        rng = np.random.default_rng([self.config.seed, index, 8080])
+        values = d.values[meter_id]
+        done = inject_meter(
+            SafetyMeter(spec.code, meter_id, rated),
+            d.epoch_s,
+            self.timeline.day_index,
+            values,
+            rng,
+            self.timeline.step_s,
+            self.safety.max_per_day,
+            self.safety.transients_per_day,
+        )
+        entry["safety_faults"] = [fault_record(f, d.epoch_s, values, rated, iso) for f in done.faults]
+        entry["safety_transients"] = [
+            {"meter": meter_id, "at": iso(at), "at_epoch": at, "quantity": q, "value": v}
+            for at, q, v in sorted(done.transients)
+        ]
+
     def manifest(self) -> dict[str, Any]:
+        safety = {
+            "share": self.config.safety_share,
+            "meters": sum(1 for t in self.truth if t["safety_meter"]),
+            "faults_injected": self.safety.enabled,
+            "max_faults_per_meter_per_day": self.safety.max_per_day if self.safety.enabled else 0,
+            "transients_per_meter_per_day": self.safety.transients_per_day if self.safety.enabled else 0,
+            "fault_kinds": list(SAFETY_FAULT_KINDS),
+        }
         return truth.manifest(
             self.truth,
             seed=self.config.seed,
             tl=self.timeline,
             mode="backfill",
             problem_share=self.config.problem_share,
+            safety=safety,
         )
 
     def registry(self) -> dict[str, Any]:
@@ -340,12 +404,19 @@ class RealTime:
 
     def manifest(self, start: dt.date) -> dict[str, Any]:
         tl = timeline.build(start, 1, self.step_s, self.config.seed)
+        plants = [truth.planned_truth(p) for p in self.plants]
+        safety = {
+            "share": self.config.safety_share,
+            "meters": sum(1 for t in plants if t["safety_meter"]),
+            "faults_injected": False,
+        }
         doc = truth.manifest(
-            [truth.planned_truth(p) for p in self.plants],
+            plants,
             seed=self.config.seed,
             tl=tl,
             mode="realtime",
             problem_share=self.config.problem_share,
+            safety=safety,
         )
         doc["to"] = None
         return doc

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from core.domain import Carrier
+from core.domain import Carrier, MeterRole
 from simulators.faults import iso
 from simulators.plant import PlantData, PlantSpec
 from simulators.quota import KGCE_PER_UNIT, quota_limit
@@ -113,7 +113,16 @@ def plant_truth(spec: PlantSpec, data: PlantData, tl: Timeline) -> dict[str, Any
         },
         "problems": problems,
         "faults": [],
+        "safety_meter": safety_meter(spec),
+        "safety_faults": [],
+        "safety_transients": [],
     }
+
+
+def safety_meter(spec: PlantSpec) -> dict[str, Any] | None:
+    """The plant's safety meter and its circuit's rated current, or None."""
+    meter = next((m.id for m in spec.meters if m.role is MeterRole.SAFETY), None)
+    return {"meter": meter, "rated_current_a": spec.rated_current_a} if meter else None
 
 
 def planned_truth(spec: PlantSpec) -> dict[str, Any]:
@@ -128,13 +137,22 @@ def planned_truth(spec: PlantSpec) -> dict[str, Any]:
         "healthy": not spec.problems,
         "problems": [{"code": p.kind, "params": dict(p.params)} for p in spec.problems],
         "faults": [],
+        "safety_meter": safety_meter(spec),
+        "safety_faults": [],
+        "safety_transients": [],
     }
 
 
 def manifest(
-    plants: list[dict[str, Any]], *, seed: int, tl: Timeline, mode: str, problem_share: float
+    plants: list[dict[str, Any]],
+    *,
+    seed: int,
+    tl: Timeline,
+    mode: str,
+    problem_share: float,
+    safety: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The whole manifest document."""
+    """The whole manifest document (`safety`: how safety meters and their faults were set up)."""
     return {
         "version": MANIFEST_VERSION,
         "generator": "enerdiag simulate",
@@ -150,5 +168,6 @@ def manifest(
             "weekend_rule_only_for": [d.isoformat() for d in tl.uncovered_days],
         },
         "kgce_per_unit": {str(k): v for k, v in KGCE_PER_UNIT.items()},
+        "safety": safety or {},
         "plants": plants,
     }

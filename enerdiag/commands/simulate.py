@@ -72,6 +72,15 @@ def city_command(
     industries: Annotated[str | None, typer.Option(help="only these industries (comma-separated)")] = None,
     faults: Annotated[str | None, typer.Option(help="transport faults to inject (comma-separated, or 'all')")] = None,
     fault_share: Annotated[float, typer.Option(help="share of plants with the faults (0..1)")] = 0.2,
+    safety_faults: Annotated[
+        bool, typer.Option("--safety-faults", help="backfill: inject electrical-safety faults on the safety meters")
+    ] = False,
+    safety_share: Annotated[
+        float | None, typer.Option(help="share of plants with a safety meter (0..1; default: food and machinery)")
+    ] = None,
+    safety_max_per_day: Annotated[
+        int, typer.Option(help="--safety-faults: at most this many faults per safety meter and day (0..6)")
+    ] = 1,
     end: Annotated[str | None, typer.Option(help="backfill: first day NOT published (default today)")] = None,
     start: Annotated[str | None, typer.Option(help="realtime: simulated start, ISO date/time (default now)")] = None,
     speed: Annotated[float, typer.Option(help="realtime: clock speed-up until it reaches the wall clock")] = 1.0,
@@ -86,7 +95,7 @@ def city_command(
     """Simulate a city of plants and publish their meters' readings (模拟城市企业并发布计量数据)."""
     from simulators.city import CityConfig
     from simulators.faults import FAULT_KINDS
-    from simulators.runner import Backfill, FaultConfig, RealTime, local_today
+    from simulators.runner import Backfill, FaultConfig, RealTime, SafetyFaultConfig, local_today
 
     if mode not in MODES:
         fail(f"--mode must be one of {', '.join(MODES)}, got {mode!r}", EXIT_BAD_INPUT)
@@ -96,12 +105,15 @@ def city_command(
         fail(f"--step: {step_s} s does not divide a day (use e.g. 60, 300, 900, 3600)", EXIT_BAD_INPUT)
     try:
         fault_cfg = FaultConfig(fault_kinds, fault_share if fault_kinds else 0.0)
+        safety_cfg = SafetyFaultConfig(safety_faults, safety_max_per_day)
         if mode == "backfill":
             last = _date(end, "--end") or local_today()
             first = last - dt.timedelta(days=days)
         else:
             if fault_kinds:
                 raise ValueError("--faults are injected in backfill mode only")
+            if safety_faults:
+                raise ValueError("--safety-faults are injected in backfill mode only")
             begin = _start(start)
             first = begin.date()
         config = CityConfig(
@@ -111,9 +123,10 @@ def city_command(
             problem_share=problem_share,
             problem_kinds=_csv(problems),
             industries=_csv(industries),
+            safety_share=safety_share,
         )
         if mode == "backfill":
-            run = Backfill.plan(config, step_s, fault_cfg, batch_readings)
+            run = Backfill.plan(config, step_s, fault_cfg, batch_readings, safety_cfg)
         else:
             realtime = RealTime(config, step_s)
     except ValueError as exc:

@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 import typer
+import yaml
 from typer.testing import CliRunner
 
 from core.registry.creditcode import is_valid_credit_code
@@ -15,6 +16,7 @@ from core.registry.loader import parse_registry
 from enerdiag.commands import simulate
 
 UCI = Path("/work/shared/datasets/uci-steel-industry-2018.csv")
+REFERENCE = Path(__file__).resolve().parents[2] / "core" / "reference" / "data"
 
 
 @pytest.fixture
@@ -75,6 +77,39 @@ def test_city_dry_run_writes_messages_registry_and_truth(app: typer.Typer, tmp_p
     assert "enterprises:" in reg.read_text(encoding="utf-8")
 
 
+def test_city_with_safety_faults_lists_them_and_files_the_rated_currents(app: typer.Typer, tmp_path: Path) -> None:
+    out, reg, truth = tmp_path / "m.jsonl", tmp_path / "city.yaml", tmp_path / "truth.json"
+    args = ["city", "--plants", "12", "--days", "2", "--step", "300", "--seed", "6", "--end", "2026-03-10",
+            "--safety-faults", "--safety-share", "0.5", "--safety-max-per-day", "2",
+            "--out", str(out), "--registry-out", str(reg), "--truth-out", str(truth)]
+    result = _invoke(app, *args)
+    assert result.exit_code == 0, result.output
+    quota_products = set(yaml.safe_load((REFERENCE / "quota_standards.yaml").read_text())["products"])
+    rated = {(e.code, m.meter_id): m.rated_current_a for e in parse_registry(reg, quota_products).enterprises
+             for m in e.meters if m.role == "safety"}
+    assert len(rated) == 6 and all(a in (100, 160, 250, 400, 630) for a in rated.values())
+    manifest = json.loads(truth.read_text())
+    assert manifest["safety"]["share"] == 0.5 and manifest["safety"]["meters"] == 6
+    faults = [(p["enterprise"], f) for p in manifest["plants"] for f in p["safety_faults"]]
+    assert len(faults) >= 6 and all((code, f["meter"]) in rated for code, f in faults)
+    readings: dict[tuple[str, str], dict[int, dict]] = {}
+    for x in (orjson.loads(line) for line in out.read_bytes().splitlines()):
+        code = x["topic"].split("/")[2]
+        for r in x["payload"]["readings"]:
+            readings.setdefault((code, r["meter"]), {})[r["ts"]] = r["values"]
+    for code, f in faults:  # the fault is in what the gateway sent, over its whole window
+        seen = [v for ts, v in readings[(code, f["meter"])].items() if f["start_epoch"] <= ts < f["end_epoch"]]
+        assert len(seen) >= 4
+        if f["kind"] == "leakage":
+            assert min(v["leakage_ma"] for v in seen) > 300
+        elif f["kind"] == "overload":
+            assert min(v["current_a"] for v in seen) > 1.05 * rated[(code, f["meter"])]
+        elif f["kind"] == "voltage_sag":
+            assert max(v["voltage_v"] for v in seen) < 198
+    again = _invoke(app, *[a if a != str(truth) else str(tmp_path / "again.json") for a in args])
+    assert again.exit_code == 0 and json.loads((tmp_path / "again.json").read_text()) == manifest
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -85,6 +120,9 @@ def test_city_dry_run_writes_messages_registry_and_truth(app: typer.Typer, tmp_p
         (("city", "--faults", "gremlins"), "unknown fault kind(s) gremlins"),
         (("city", "--problems", "leaky_roof"), "unknown problem kind(s) leaky_roof"),
         (("city", "--mode", "realtime", "--faults", "gap"), "backfill mode only"),
+        (("city", "--mode", "realtime", "--safety-faults"), "--safety-faults are injected in backfill mode only"),
+        (("city", "--safety-share", "1.5"), "safety share must be within 0..1"),
+        (("city", "--safety-faults", "--safety-max-per-day", "9"), "safety faults per day must be within 0..6"),
         (("city", "--mqtt-url", "http://x:1"), "must look like mqtt://host:port"),
         (("replay", str(UCI), "--enterprise", "91140200MA0H2KXX89", "--meter", "M01"), "wrong check character"),
         (("replay", "/nonexistent.csv", "--enterprise", "91140214MA75QTJ143", "--meter", "M01"), "cannot read CSV"),

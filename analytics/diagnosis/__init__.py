@@ -1,0 +1,1 @@
+"""Energy-saving diagnosis: findings with quantified savings, baselines, peers, detection quality (issue #6)."""

@@ -1,0 +1,75 @@
+"""The industry bureau's city summary: over-quota enterprises, diagnosis coverage, savings potential (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from analytics.diagnosis.finding import Finding
+from analytics.report.context import t
+
+FINDING_NAMES: dict[str, tuple[str, str]] = {
+    "over_quota": ("超限额", "over quota"), "base_load": ("基础负荷偏高", "base load"),
+    "low_power_factor": ("功率因数低", "low power factor"), "peak_shift": ("峰段可转移负荷", "peak shift"),
+    "demand_over_capacity": ("需量超容量", "demand over capacity"), "intensity_step": ("单耗阶跃", "intensity step"),
+    "shutdown": ("停产", "shutdown"), "cold_store_failure": ("冷库失冷", "cold-store failure"),
+    "data_quality": ("数据质量", "data quality"), "carbon_budget": ("碳预算超支", "carbon budget"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CityRow:
+    """One enterprise's diagnosis result as the city summary needs it."""
+
+    code: str
+    name: str
+    industry: str | None
+    county: str | None
+    summary: dict[str, Any] | None  # the section-6 object; None when the enterprise has no data in the period
+    findings: Sequence[Finding] = field(default_factory=tuple)
+
+
+def build_city_report(rows: Sequence[CityRow], first_day: dt.date, end_day: dt.date, lang: str = "zh",
+                      city: str = "大同市") -> dict[str, Any]:
+    """Template context of the city summary report."""
+    diagnosed = [r for r in rows if r.summary is not None]
+    over = sorted((r for r in diagnosed if r.summary and r.summary["quota"]["status"] == "over_quota"),
+                  key=lambda r: -(r.summary["quota"]["value"] - r.summary["quota"]["limit"])  # type: ignore[index]
+                  / r.summary["quota"]["limit"])  # type: ignore[index]
+    by_code: dict[str, dict[str, float]] = {}
+    for r in diagnosed:
+        for f in r.findings:
+            acc = by_code.setdefault(f.code, {"enterprises": 0, "savings_kwh": 0.0, "savings_tce": 0.0,
+                                              "savings_cny": 0.0, "savings_co2_t": 0.0})
+            acc["enterprises"] += 1
+            for k in ("savings_kwh", "savings_tce", "savings_cny", "savings_co2_t"):
+                acc[k] += getattr(f, k)
+    totals = {k: round(sum(v[k] for v in by_code.values()), 3)
+              for k in ("savings_kwh", "savings_tce", "savings_cny", "savings_co2_t")}
+    ranked = sorted(diagnosed, key=lambda r: -sum(f.savings_tce for f in r.findings))
+    return {
+        "lang": lang,
+        "t": lambda zh, en: t(zh, en, lang),
+        "city": city,
+        "period": (first_day.isoformat(), end_day.isoformat()),
+        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "registered": len(rows),
+        "diagnosed": len(diagnosed),
+        "coverage": len(diagnosed) / len(rows) if rows else 0.0,
+        "with_findings": sum(1 for r in diagnosed if r.findings),
+        "total_tce": round(sum(r.summary["tce"] or 0.0 for r in diagnosed if r.summary), 3),
+        "over_quota": [{"code": r.code, "name": r.name, "county": r.county, "standard": r.summary["quota"]["standard"],
+                        "value": r.summary["quota"]["value"], "limit": r.summary["quota"]["limit"],
+                        "gap_tce": r.summary["quota"].get("gap_tce")} for r in over if r.summary],
+        "by_code": [{"code": c, "name": t(*FINDING_NAMES.get(c, (c, c)), lang),
+                     **{k: round(v, 3) for k, v in d.items()}}
+                    for c, d in sorted(by_code.items(), key=lambda kv: -kv[1]["savings_tce"])],
+        "totals": totals,
+        "top": [{"code": r.code, "name": r.name, "industry": r.industry, "county": r.county,
+                 "findings": ", ".join(sorted({f.code for f in r.findings})),
+                 "savings_tce": round(sum(f.savings_tce for f in r.findings), 3),
+                 "savings_cny": round(sum(f.savings_cny for f in r.findings), 0)} for r in ranked[:20]],
+        "missing": [r.code for r in rows if r.summary is None],
+    }

@@ -1,0 +1,201 @@
+"""Everything a diagnosis report shows, assembled from one enterprise's frames (pure: no I/O, no rendering).
+
+`build_report` runs the summary (analytics-I), the findings, the baseline and the charts and returns a plain dict
+the Jinja2 template renders. Texts come in Chinese and English; `lang` picks which comes first (or alone).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analytics.diagnosis.baseline import Baseline, cusum, fit_baseline, savings
+from analytics.diagnosis.diagnose import PeerNorms, diagnose
+from analytics.diagnosis.finding import Finding, Prices
+from analytics.diagnosis.frames import PlantFrames
+from analytics.diagnosis.peers import PeerRank
+from analytics.diagnosis.power import PF_STANDARD, power_factor
+from analytics.diagnosis.production import daily_energy
+from analytics.refs import Reference
+from analytics.report import charts
+from analytics.summary import enterprise_result
+
+LANGS = ("zh", "en")
+MONTHLY_TREND_AFTER_DAYS = 62
+"""Periods longer than two months show the energy/output trend per month instead of per day."""
+TOU_LABELS = {"critical_peak": ("尖峰", "critical peak"), "peak": ("高峰", "peak"), "flat": ("平段", "flat"),
+              "valley": ("低谷", "valley"), "deep_valley": ("深谷", "deep valley")}
+RETROFITS: tuple[tuple[str, str], ...] = (
+    ("高效电机与变频调速：风机、水泵、空压机按需调速，典型节电 20-40 %", "High-efficiency motors and variable-speed "
+     "drives on fans, pumps and compressors: typically 20-40 % less electricity"),
+    ("压缩空气系统：查漏、降压、余热回收、群控", "Compressed air: fix leaks, lower pressure, heat recovery, "
+     "sequencing control"),
+    ("余热余压利用：窑炉、锅炉烟气余热回收发电或供热", "Waste heat: recover kiln/boiler flue-gas heat for power "
+     "or process heat"),
+    ("照明：LED 替换与分区感应控制", "Lighting: LED retrofit with zoned occupancy control"),
+    ("屋顶分布式光伏与绿电交易，提高绿电比例", "Rooftop PV and green-power purchase to raise the green share"),
+)
+"""Low-carbon retrofit catalogue listed in every report (generic; the findings say which apply)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """Choices the report states: language, prices, baseline period."""
+
+    lang: str = "zh"
+    prices: Prices = field(default_factory=Prices)
+    baseline_days: Sequence[dt.date] | None = None  # days the baseline is fitted on (default: first half)
+
+
+def t(zh: str, en: str, lang: str) -> str:
+    """Chinese first with English second, or English alone."""
+    return en if lang == "en" else f"{zh} {en}"
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def tou_kwh(frames: PlantFrames, reference: Reference) -> dict[str, float]:
+    """Main-meter kWh per Shanxi TOU period (edition in force each day)."""
+    tab = frames.table
+    out: dict[str, float] = {}
+    cache: dict[tuple[dt.date, int], str] = {}
+    for day, hour, kwh in zip(tab["day"], tab["hour"], tab["kwh"], strict=True):
+        if not np.isfinite(kwh):
+            continue
+        key = (day, hour)
+        if key not in cache:
+            cache[key] = str(reference.tou_period_of(dt.datetime(day.year, day.month, day.day, hour)).value)  # type: ignore[attr-defined]
+        out[cache[key]] = out.get(cache[key], 0.0) + float(kwh)
+    return out
+
+
+def completeness(frames: PlantFrames) -> dict[str, float]:
+    """Share of measured hours per counter over the period (0..1)."""
+    h = frames.hourly
+    if h.empty or "completeness" not in h:
+        return {}
+    n = len(frames.hour_grid)
+    return {f"{m}/{q}": round(float(g["completeness"].sum()) / n, 4) for (m, q), g in h.groupby(["meter", "quantity"])}
+
+
+def baseline_for(frames: PlantFrames, reference: Reference,
+                 baseline_days: Sequence[dt.date] | None) -> tuple[Baseline | None, pd.DataFrame | None, Any]:
+    """Daily tce on output, fitted on the baseline days, CUSUM over the rest (None when no daily data)."""
+    days = daily_energy(frames, reference)
+    if days.empty:
+        return None, None, None
+    data = days.rename(columns={"tce": "energy"})
+    if baseline_days is None:
+        cut = len(data) // 2
+        base_idx = list(data.index[:cut])
+    else:
+        wanted = set(baseline_days)
+        base_idx = [d for d in data.index if d in wanted]
+    base = data.loc[base_idx]
+    model = fit_baseline(base, "daily", expected_points=len(base_idx) or 1)
+    rest = data.drop(index=base_idx)
+    table = cusum(model, data)
+    saved = savings(model, rest) if len(rest) and model.accepted else None
+    return model, table, saved
+
+
+def build_report(frames: PlantFrames, reference: Reference, options: ReportOptions | None = None, *,
+                 findings: list[Finding] | None = None, norms: PeerNorms | None = None,
+                 peer: PeerRank | None = None) -> dict[str, Any]:
+    """The template context of one enterprise's diagnosis report."""
+    opt = options or ReportOptions()
+    lang = opt.lang if opt.lang in LANGS else "zh"
+    found = findings if findings is not None else diagnose(frames, reference, opt.prices, norms)
+    totals = frames.period_totals()
+    compl = completeness(frames)
+    summary, quota = enterprise_result(frames.enterprise, frames.first_day, frames.end_day, totals,
+                                       {k: v for k, v in compl.items()}, reference)
+    tab = frames.table
+    kwh, kvarh = float(np.nansum(tab["kwh"])), float(np.nansum(tab["kvarh"]))
+    pf = power_factor(kwh, kvarh) if not tab["kvarh"].isna().all() else None
+    tou = tou_kwh(frames, reference)
+    model, ctable, saved = baseline_for(frames, reference, opt.baseline_days)
+    days = daily_energy(frames, reference)
+    monthly = len(days) > MONTHLY_TREND_AFTER_DAYS
+    figures: dict[str, str] = {}
+    if not tab["kwh"].isna().all():
+        figures["profile"] = _data_uri(charts.load_profile(tab, t("工作日", "working days", lang),
+                                                           t("休息日", "rest days", lang),
+                                                           t("典型日负荷曲线", "Typical daily load", lang)))
+        figures["heatmap"] = _data_uri(charts.heat_map(tab, t("逐日逐时用电热图", "Day × hour electricity", lang)))
+    if not days.empty:
+        trend = days.groupby([d.replace(day=1) for d in days.index]).sum() if monthly else days
+        title = t("逐月能耗与产量", "Monthly energy and output", lang) if monthly else t(
+            "逐日能耗与产量", "Daily energy and output", lang)
+        figures["trend"] = _data_uri(charts.daily_trend(trend, title, t("综合能耗", "energy", lang),
+                                                        t("产量", "output", lang)))
+    if tou:
+        labels = {k: t(*v, lang) for k, v in TOU_LABELS.items()}
+        figures["tou"] = _data_uri(charts.tou_split(tou, labels, t("分时电量", "Electricity by TOU period", lang)))
+    if ctable is not None and len(ctable):
+        figures["cusum"] = _data_uri(charts.baseline_cusum(
+            ctable, t("能耗基线与累积偏差 (CUSUM)", "Baseline and CUSUM", lang),
+            (t("实际", "actual", lang), t("基线预期", "expected", lang), t("累积偏差 tce", "CUSUM tce", lang))))
+    total = {k: round(sum(getattr(f, k) for f in found), 3)
+             for k in ("savings_kwh", "savings_tce", "savings_cny", "savings_co2_t")}
+    coal = reference.coal_coefficient("electricity")
+    grid = reference.grid_emission_factor(frames.first_day.year)
+    references = [
+        {"what": t("电力折标系数", "electricity standard-coal coefficient", lang),
+         "value": f"{coal.value} {coal.unit}", "source": coal.source, "confidence": coal.confidence},
+        {"what": t("电网排放因子", "grid emission factor", lang), "value": f"{grid.value} {grid.unit}",
+         "source": grid.source, "confidence": grid.confidence},
+        {"what": t("电价（假设）", "prices (assumed)", lang),
+         "value": f"{opt.prices.flat_cny_per_kwh} CNY/kWh; {opt.prices.capacity_cny_per_kva_month} CNY/kVA·month; "
+                  f"{opt.prices.demand_cny_per_kw_month} CNY/kW·month",
+         "source": opt.prices.source, "confidence": opt.prices.confidence},
+    ]
+    if quota.quota is not None:
+        references.append({"what": t("能耗限额标准", "quota standard", lang), "value": str(quota.standard),
+                           "source": quota.quota.source, "confidence": quota.quota.confidence})
+    seen = {r["source"] for r in references}
+    for f in found:
+        for s in f.sources:
+            if s not in seen and not s.startswith(("electricity ", "grid factor", "prices")):
+                seen.add(s)
+                references.append({"what": f.code, "value": "", "source": s, "confidence": ""})
+    return {
+        "lang": lang,
+        "t": lambda zh, en: t(zh, en, lang),
+        "enterprise": frames.enterprise.code,
+        "name": frames.facts.name or frames.enterprise.code,
+        "industry": frames.enterprise.industry,
+        "period": (frames.first_day.isoformat(), frames.end_day.isoformat()),
+        "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "summary": summary,
+        "power_factor": None if pf is None else round(pf, 3),
+        "pf_standard": PF_STANDARD,
+        "tou": {k: round(v, 1) for k, v in tou.items()},
+        "findings": [{**f.as_dict(), "title_local": t(f.title_zh, f.title_en, lang),
+                      "recommendation_local": f.recommendation_en if lang == "en" else f.recommendation_zh,
+                      "recommendation_second": None if lang == "en" else f.recommendation_en} for f in found],
+        "total": total,
+        "baseline": None if model is None else model.as_dict(),
+        "savings": None if saved is None else {"expected": round(saved.expected, 2), "actual": round(saved.actual, 2),
+                                               "savings": round(saved.savings, 2),
+                                               "fraction": round(saved.fraction, 4),
+                                               "uncertainty": round(saved.uncertainty, 2), "fsu": round(saved.fsu, 3),
+                                               "confidence": saved.confidence},
+        "peer": None if peer is None else {"percentile": round(peer.percentile, 1), "peers": peer.peers,
+                                           "median": round(peer.median, 2), "value": round(peer.value, 2)},
+        "completeness": compl,
+        "low_completeness": {k: v for k, v in compl.items() if v < 0.9},
+        "figures": figures,
+        "trend_interval": "monthly" if monthly else "daily",
+        "references": references,
+        "retrofits": [t(zh, en, lang) if lang != "en" else en for zh, en in RETROFITS],
+        "prices": opt.prices.as_dict(),
+    }

@@ -1,0 +1,173 @@
+"""I/O edge of the diagnosis report: read one enterprise's registry facts and rollups, build, render, write.
+
+Reads `consumption_hourly` (all counters), 15-minute mean `power_kw` of the main meters (demand) and the
+temperature gauges of meters with a band from the raw layer; the rest is the pure code of `analytics.diagnosis`
+and `analytics.report.context`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from analytics.calendar import local_midnight_s
+from analytics.diagnosis.diagnose import city_norms, diagnose
+from analytics.diagnosis.finding import Finding, Prices
+from analytics.diagnosis.frames import DiagnosisFacts, PlantFrames
+from analytics.diagnosis.peers import PeerRank, rank_peers
+from analytics.enterprise import EnterpriseInfo
+from analytics.refs import Reference
+from analytics.report.city import CityRow, build_city_report
+from analytics.report.context import ReportOptions, build_report
+from analytics.report.render import render_html, render_pdf
+from core.influx import InfluxV1, quote_ident, quote_literal
+from core.registry.models import Enterprise
+
+HOURLY = "consumption_hourly"
+RAW = "reading"
+DEMAND_WINDOW = "15m"
+"""Demand is the mean power over 15-minute windows, as two-part tariff demand meters measure it."""
+
+
+def _facts(row: Enterprise, year: int) -> DiagnosisFacts:
+    bands = {m.meter_id: (float(m.temp_min_c), float(m.temp_max_c)) for m in row.meters
+             if m.temp_min_c is not None and m.temp_max_c is not None}
+    budget = next((float(b.budget_t) for b in getattr(row, "carbon_budgets", []) if b.year == year), None)
+    return DiagnosisFacts(contracted_kva=row.contracted_capacity_kva, temp_bands=bands, annual_co2_budget_t=budget,
+                          name=row.name)
+
+
+def registry_facts(session: Session, code: str, year: int) -> DiagnosisFacts:
+    """Contracted capacity, temperature bands, name and the year's CO2 budget of one enterprise."""
+    row = session.scalars(select(Enterprise).where(Enterprise.code == code)).first()
+    return DiagnosisFacts() if row is None else _facts(row, year)
+
+
+def all_registry_facts(session: Session, year: int) -> dict[str, DiagnosisFacts]:
+    """`registry_facts` of every enterprise, by credit code."""
+    return {row.code: _facts(row, year) for row in session.scalars(select(Enterprise))}
+
+
+def _where(code: str, lo: int, hi: int) -> str:
+    return f"WHERE \"enterprise\" = {quote_literal(code)} AND time >= {lo}s AND time < {hi}s"
+
+
+def read_hourly(influx: InfluxV1, code: str, lo: int, hi: int) -> pd.DataFrame:
+    """`consumption_hourly` rows of one enterprise in [lo, hi) (epoch s)."""
+    q = (f"SELECT \"value\", \"estimated\", \"completeness\", \"anomalies\" FROM {quote_ident(HOURLY)} "
+         f"{_where(code, lo, hi)} GROUP BY \"meter\", \"quantity\"")
+    rows = [{"meter": r["meter"], "quantity": r["quantity"], "hour_s": int(r["time"]),
+             "value": float(r.get("value") or 0.0), "estimated": float(r.get("estimated") or 0.0),
+             "completeness": float(r.get("completeness") or 0.0),
+             "anomalies": int(r.get("anomalies") or 0)}
+            for s in influx.query(q) for r in s.records()]
+    return pd.DataFrame(rows, columns=["meter", "quantity", "hour_s", "value", "estimated", "completeness",
+                                       "anomalies"])
+
+
+def read_demand(influx: InfluxV1, code: str, mains: list[str], lo: int, hi: int) -> pd.Series | None:
+    """15-min mean `power_kw` summed over the main meters (None when they report no power)."""
+    if not mains:
+        return None
+    meters = " OR ".join(f"\"meter\" = {quote_literal(m)}" for m in mains)
+    q = (f"SELECT mean(\"power_kw\") AS kw FROM {quote_ident(RAW)} {_where(code, lo, hi)} AND ({meters}) "
+         f"GROUP BY time({DEMAND_WINDOW}), \"meter\" fill(none)")
+    parts = [pd.Series({int(r["time"]): float(r["kw"]) for r in s.records() if r.get("kw") is not None})
+             for s in influx.query(q)]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return None
+    return pd.concat(parts, axis=1).sum(axis=1, min_count=1).dropna().sort_index()
+
+
+def read_temperatures(influx: InfluxV1, code: str, meters: list[str], lo: int, hi: int) -> pd.DataFrame | None:
+    """Raw `temp_c` readings of the given meters."""
+    if not meters:
+        return None
+    cond = " OR ".join(f"\"meter\" = {quote_literal(m)}" for m in meters)
+    q = f"SELECT \"temp_c\" FROM {quote_ident(RAW)} {_where(code, lo, hi)} AND ({cond}) GROUP BY \"meter\""
+    rows = [{"meter": s.tags.get("meter"), "time_s": int(r["time"]), "value": float(r["temp_c"])}
+            for s in influx.query(q) for r in s.records() if r.get("temp_c") is not None]
+    return pd.DataFrame(rows, columns=["meter", "time_s", "value"]) if rows else None
+
+
+def read_frames(influx: InfluxV1, enterprise: EnterpriseInfo, facts: DiagnosisFacts, first_day: dt.date,
+                end_day: dt.date) -> PlantFrames:
+    """One enterprise's diagnosis inputs for the local days [first_day, end_day)."""
+    lo, hi = local_midnight_s(first_day, enterprise.timezone), local_midnight_s(end_day, enterprise.timezone)
+    hourly = read_hourly(influx, enterprise.code, lo, hi)
+    frames = PlantFrames(enterprise, first_day, end_day, hourly, facts)
+    frames.demand_kw = read_demand(influx, enterprise.code, frames.main_electricity_meters(), lo, hi)
+    frames.temperatures = read_temperatures(influx, enterprise.code, sorted(facts.temp_bands), lo, hi)
+    return frames
+
+
+def peer_rank(influx: InfluxV1, enterprise: EnterpriseInfo, peers: list[EnterpriseInfo], first_day: dt.date,
+              end_day: dt.date, reference: Reference) -> PeerRank | None:
+    """The enterprise's intensity percentile among the registry's enterprises of its industry (from rollups)."""
+    from analytics.analyze_job import analyze
+
+    same = [p for p in peers if p.industry == enterprise.industry]
+    if len(same) < 2:
+        return None
+    results = analyze(influx, same, first_day, end_day, reference)
+    intensity = {r["enterprise"]: r.get("intensity_kgce_per_t") for r, _ in results}
+    return rank_peers(intensity, {p.code: p.industry for p in same}).get(enterprise.code)
+
+
+def write_report(frames: PlantFrames, reference: Reference, out: Path, fmt: str, lang: str = "zh",
+                 prices: Prices | None = None, peer: PeerRank | None = None) -> int:
+    """Build and write the report; returns the number of findings."""
+    options = ReportOptions(lang=lang, prices=prices or Prices())
+    findings = diagnose(frames, reference, options.prices)
+    html = render_html(build_report(frames, reference, options, findings=findings, peer=peer))
+    if fmt == "pdf":
+        out.write_bytes(render_pdf(html))
+    else:
+        out.write_text(html, encoding="utf-8")
+    return len(findings)
+
+
+def city_rows(influx: InfluxV1, enterprises: list[EnterpriseInfo], facts: dict[str, DiagnosisFacts],
+              first_day: dt.date, end_day: dt.date, reference: Reference,
+              prices: Prices | None = None) -> list[CityRow]:
+    """Every enterprise diagnosed with the city's peer norms, plus its `enerdiag analyze` object."""
+    from analytics.analyze_job import analyze
+
+    found = diagnose_enterprises(influx, enterprises, facts, first_day, end_day, reference, prices)
+    summaries = {r["enterprise"]: r for r, _ in analyze(influx, [e for e in enterprises if e.code in found],
+                                                         first_day, end_day, reference)}
+    return [CityRow(e.code, facts.get(e.code, DiagnosisFacts()).name or e.code, e.industry, e.county,
+                    summaries.get(e.code), found.get(e.code, [])) for e in enterprises]
+
+
+def diagnose_enterprises(influx: InfluxV1, enterprises: list[EnterpriseInfo], facts: dict[str, DiagnosisFacts],
+                         first_day: dt.date, end_day: dt.date, reference: Reference,
+                         prices: Prices | None = None) -> dict[str, list[Finding]]:
+    """Findings of every enterprise that has hourly rollups in the period (peer norms from these enterprises).
+
+    This is what `enerdiag analyze --json` puts in each object's `findings` (`[f.as_dict() for f in ...]`).
+    """
+    frames: dict[str, PlantFrames] = {}
+    for e in enterprises:
+        f = read_frames(influx, e, facts.get(e.code, DiagnosisFacts()), first_day, end_day)
+        if not f.hourly.empty:
+            frames[e.code] = f
+    norms = city_norms(list(frames.values()))
+    return {code: diagnose(f, reference, prices, norms) for code, f in frames.items()}
+
+
+def write_city_report(rows: list[CityRow], first_day: dt.date, end_day: dt.date, out: Path, fmt: str,
+                      lang: str = "zh") -> int:
+    """Build and write the city summary; returns the number of enterprises diagnosed."""
+    context = build_city_report(rows, first_day, end_day, lang)
+    html = render_html(context, "city.html.j2")
+    if fmt == "pdf":
+        out.write_bytes(render_pdf(html))
+    else:
+        out.write_text(html, encoding="utf-8")
+    return int(context["diagnosed"])
