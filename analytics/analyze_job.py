@@ -11,12 +11,13 @@ import pandas as pd
 
 from analytics.activity import EnterpriseActivity, GroupActivity, group_activity
 from analytics.calendar import local_midnight_s, next_month
+from analytics.carbon import budget_window
 from analytics.energy import FUEL_CARRIERS, comprehensive_energy
 from analytics.enterprise import EnterpriseInfo
 from analytics.quota import QuotaResult, over_quota_list
 from analytics.refs import Reference
 from analytics.rollup_job import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY, PRODUCT_DAILY
-from analytics.summary import AnalyzeOptions, enterprise_result
+from analytics.summary import AnalyzeOptions, BudgetPosition, budget_position, enterprise_result
 from core.influx import InfluxV1, quote_ident, quote_literal
 
 
@@ -38,7 +39,7 @@ def _in(codes: list[str]) -> str:
 
 
 def read_periods(influx: InfluxV1, enterprises: list[EnterpriseInfo], period_from: dt.date,
-                 period_to: dt.date) -> dict[str, PeriodTotals]:
+                 period_to: dt.date, *, with_boundary: bool = True) -> dict[str, PeriodTotals]:
     """Sum `enterprise_daily` (and `product_daily`) over the local days [from, to) of each enterprise.
 
     completeness = Σ daily completeness / days of the period. Enterprises sharing a time zone are read
@@ -87,6 +88,8 @@ def read_periods(influx: InfluxV1, enterprises: list[EnterpriseInfo], period_fro
                 totals[code][carrier] = value
                 if carrier not in NO_COMPLETENESS:
                     completeness[code][carrier] = min(filled / days, 1.0)
+            if not with_boundary:  # the product boundary is not wanted (a budget's year to date)
+                continue
             where = f"WHERE {_in(batch)} AND time >= {start}s AND time < {end}s"
             q = (f"SELECT sum(\"value\") AS v FROM {quote_ident(PRODUCT_DAILY)} {where} "
                  f"GROUP BY \"enterprise\", \"product\", \"carrier\"")
@@ -115,12 +118,59 @@ def analyze(influx: InfluxV1, enterprises: Iterable[EnterpriseInfo], period_from
     """The section-6 object and quota assessment of every enterprise, in registry order."""
     listed = list(enterprises)
     periods = read_periods(influx, listed, period_from, period_to)
+    budgets = budget_positions(influx, listed, period_from, period_to, periods, reference, options)
     out = []
     for enterprise in listed:
         period = periods[enterprise.code]
         out.append(enterprise_result(enterprise, period_from, period_to, period.totals, period.completeness,
-                                     reference, options, boundary=period.boundary))
+                                     reference, options, boundary=period.boundary,
+                                     budget=budgets.get(enterprise.code)))
     return out
+
+
+def budget_positions(influx: InfluxV1, enterprises: list[EnterpriseInfo], period_from: dt.date,
+                     period_to: dt.date, periods: dict[str, PeriodTotals], reference: Reference,
+                     options: AnalyzeOptions | None = None) -> dict[str, BudgetPosition]:
+    """The annual budget position of the enterprises with a budget for the year of the period's last day.
+
+    Year-to-date totals are read from the rollups over [1 Jan, min(to, as_of)); when the period ends the
+    window, only the days before it are read and the period's totals added (`combine_periods`).
+    """
+    options = options or AnalyzeOptions()
+    window = budget_window(period_to, options.as_of or dt.date.today())
+    if window is None:
+        return {}
+    budgeted = [e for e in enterprises if e.co2_budget(window[0].year) is not None]
+    if not budgeted:
+        return {}
+    start, end = window
+    if end == period_to and start <= period_from:
+        ytd = periods
+        if start < period_from:
+            before = read_periods(influx, budgeted, start, period_from, with_boundary=False)
+            ytd = {e.code: combine_periods(before[e.code], (period_from - start).days, periods[e.code],
+                                           (period_to - period_from).days) for e in budgeted}
+    else:
+        ytd = read_periods(influx, budgeted, start, end, with_boundary=False)
+    out = {}
+    for e in budgeted:
+        position = budget_position(e, window, ytd[e.code].totals, reference, options,
+                                   completeness=_energy_completeness(ytd[e.code]))
+        if position is not None:
+            out[e.code] = position
+    return out
+
+
+def combine_periods(first: PeriodTotals, first_days: int, second: PeriodTotals, second_days: int) -> PeriodTotals:
+    """Totals of two adjacent periods: values add, completeness is the day-weighted mean (a carrier missing
+    from one period counts 0 there); the product boundary is not combined."""
+    totals = dict(first.totals)
+    for carrier, value in second.totals.items():
+        totals[carrier] = totals.get(carrier, 0.0) + value
+    days = first_days + second_days
+    completeness = {c: (first.completeness.get(c, 0.0) * first_days + second.completeness.get(c, 0.0) * second_days)
+                    / days for c in set(first.completeness) | set(second.completeness)}
+    return PeriodTotals(totals, completeness)
 
 
 def over_quota_rows(results: list[tuple[dict[str, Any], QuotaResult]]) -> list[dict[str, Any]]:

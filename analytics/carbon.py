@@ -4,16 +4,20 @@ Scope 1 = Σ fuel × its combustion factor (GB/T 32150-2015 defaults). Scope 2 =
 power purchased) × the year's grid factor + purchased heat (and steam, by its heat content) × the heat
 factor. PV self-consumption is never purchased, so it carries no Scope 2; it and green purchases make the
 green share. When green purchases are deducted the grid factor that excludes market-traded non-fossil
-power is used (the MEE's factor made for exactly that, so green power is not counted twice).
+power is used (the MEE's factor made for exactly that, so green power is not counted twice): this is the
+market-based method of the GHG Protocol Scope 2 Guidance; without purchases it equals the location-based one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import calendar
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from analytics.energy import ElectricityBalance
+from analytics.enterprise import GreenPurchase
 from analytics.refs import CitedLike, Reference, cited_dict
 
 SCOPE1_FUELS: Final = ("natural_gas", "coal", "diesel")
@@ -120,6 +124,13 @@ class BudgetProjection:
     def over_budget(self) -> bool:
         return self.over_t > 0
 
+    @property
+    def status(self) -> str:
+        """`over` (already above the budget), `projected_over` (on pace to exceed it) or `within`."""
+        if self.year_to_date_t > self.budget_t:
+            return "over"
+        return "projected_over" if self.over_budget else "within"
+
 
 def project_budget(year_to_date_t: float, days_elapsed: float, days_in_year: int,
                    budget_t: float) -> BudgetProjection:
@@ -128,3 +139,31 @@ def project_budget(year_to_date_t: float, days_elapsed: float, days_in_year: int
         raise ValueError("days_elapsed must be positive")
     projected = year_to_date_t * days_in_year / days_elapsed
     return BudgetProjection(budget_t, year_to_date_t, projected, projected - budget_t)
+
+
+def green_kwh_by_kind(purchases: Iterable[GreenPurchase], period_from: dt.date,
+                     period_to: dt.date) -> dict[str, float]:
+    """kWh of green purchases falling in the local days [from, to), per kind (pro rata by days)."""
+    out: dict[str, float] = {}
+    for purchase in purchases:
+        kwh = purchase.kwh_in(period_from, period_to)
+        if kwh > 0:
+            out[purchase.kind] = out.get(purchase.kind, 0.0) + kwh
+    return out
+
+
+def budget_window(period_to: dt.date, as_of: dt.date) -> tuple[dt.date, dt.date] | None:
+    """The year-to-date days [1 Jan, end) behind the budget position of a period ending before `period_to`.
+
+    The year is that of the period's last day; the window ends at `period_to`, or at `as_of` (the first day
+    without complete data, normally today) if earlier, or at the year's end. None if no day of it has passed.
+    """
+    year = (period_to - dt.timedelta(days=1)).year
+    start = dt.date(year, 1, 1)
+    end = min(period_to, as_of, dt.date(year + 1, 1, 1))
+    return (start, end) if end > start else None
+
+
+def days_in_year(year: int) -> int:
+    """365 or 366."""
+    return 366 if calendar.isleap(year) else 365

@@ -8,6 +8,7 @@ enterprise's product only (tonnes of different products do not add up).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -53,6 +54,27 @@ class MeterInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class GreenPurchase:
+    """Green electricity bought for the local days [first_day, last_day] (both inclusive), in MWh.
+
+    `kind`: `green_certificate` (绿证, unbundled) or `green_power_trade` (绿电交易, certificates bundled).
+    """
+
+    kind: str
+    first_day: dt.date
+    last_day: dt.date
+    mwh: float
+
+    def kwh_in(self, period_from: dt.date, period_to: dt.date) -> float:
+        """The kWh falling in the local days [period_from, period_to), pro rata by days of the purchase period."""
+        days = (self.last_day - self.first_day).days + 1
+        lo = max(self.first_day, period_from)
+        hi = min(self.last_day + dt.timedelta(days=1), period_to)
+        overlap = max((hi - lo).days, 0)
+        return self.mwh * 1000.0 * overlap / days if days > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class EnterpriseInfo:
     """The registry facts about one enterprise that rollups and accounting need."""
 
@@ -64,6 +86,12 @@ class EnterpriseInfo:
     meters: tuple[MeterInfo, ...] = field(default_factory=tuple)
     quota_product: str | None = None  # the product's key in the quota reference data, when it differs
     output_unit: str = "t"
+    co2_budgets: tuple[tuple[int, float], ...] = field(default_factory=tuple)  # (year, tCO2) from the registry
+    green_purchases: tuple[GreenPurchase, ...] = field(default_factory=tuple)
+
+    def co2_budget(self, year: int) -> float | None:
+        """The CO2 budget (t) for a calendar year, if the registry has one."""
+        return next((budget for y, budget in self.co2_budgets if y == year), None)
 
     @property
     def quota_key(self) -> str | None:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from analytics.consumption import CounterEvent, max_rate_from_capacity
-from analytics.enterprise import EnterpriseInfo, MeterInfo
+from analytics.enterprise import EnterpriseInfo, GreenPurchase, MeterInfo
 from core.domain import Carrier, MeterRole
 from core.registry.models import Enterprise, Meter, Product
 
@@ -43,12 +43,17 @@ def enterprise_info(row: Enterprise, product: Product | None = None) -> Enterpri
         meters=tuple(meter_info(m, row) for m in row.meters),
         quota_product=product.quota_key if product is not None else None,
         output_unit=product.unit if product is not None and product.unit else "t",
+        co2_budgets=tuple((b.year, float(b.budget_t)) for b in row.carbon_budgets),
+        green_purchases=tuple(GreenPurchase(g.kind, g.period_from, g.period_until, float(g.mwh))
+                              for g in row.green_purchases),
     )
 
 
 def load_enterprises(session: Session, codes: list[str] | None = None) -> list[EnterpriseInfo]:
-    """Every enterprise (or those in `codes`) with meters and meter events, ordered by code."""
-    query = select(Enterprise).options(selectinload(Enterprise.meters).selectinload(Meter.events))
+    """Every enterprise (or those in `codes`) with meters, meter events, CO2 budgets and green purchases."""
+    query = select(Enterprise).options(selectinload(Enterprise.meters).selectinload(Meter.events),
+                                       selectinload(Enterprise.carbon_budgets),
+                                       selectinload(Enterprise.green_purchases))
     if codes:
         query = query.where(Enterprise.code.in_(codes))
     products = {p.key: p for p in session.scalars(select(Product))}

@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from analytics.carbon import carbon_account
+from analytics.carbon import (
+    BudgetProjection,
+    carbon_account,
+    days_in_year,
+    green_kwh_by_kind,
+    project_budget,
+)
 from analytics.energy import ENERGY_KEYS, Method, comprehensive_energy
 from analytics.enterprise import EnterpriseInfo
 from analytics.quota import QuotaResult, assess_quota
@@ -28,7 +34,44 @@ class AnalyzeOptions:
     method: Method = "equivalent"
     region: str = "national"
     include_pv: bool = True
-    green_purchased_kwh: float = 0.0
+    green_purchased_kwh: float = 0.0  # on top of the registry's green purchases in the period
+    as_of: dt.date | None = None  # first day without complete data for the budget position (None: today)
+
+
+GREEN_METHOD = (
+    "market-based Scope 2 (GHG Protocol Scope 2 Guidance, 2015): green certificates (绿证) and green power trades "
+    "(绿电交易, certificates bundled) in the period, pro rata by days, count at 0 kgCO2/kWh up to the net purchased "
+    "electricity; the rest at the MEE/NBS national factor excluding market-traded non-fossil power (the residual "
+    "factor the notices publish for this); GECs are the sole proof of green power consumption (发改能源〔2023〕1044号)"
+)
+"""How green purchases enter the figures, stated in the JSON evidence."""
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetPosition:
+    """The annual budget against the year-to-date emissions [start, end) and their linear projection."""
+
+    year: int
+    start: dt.date
+    end: dt.date
+    projection: BudgetProjection
+    completeness: float | None = None
+
+
+def budget_position(enterprise: EnterpriseInfo, window: tuple[dt.date, dt.date], ytd_totals: Mapping[str, float],
+                    reference: Reference, options: AnalyzeOptions | None = None,
+                    completeness: float | None = None) -> BudgetPosition | None:
+    """Year-to-date CO2 (same method as the period, green purchases of the window included) against the
+    budget of the window's year, projected linearly to year end; None when the registry has no budget."""
+    options = options or AnalyzeOptions()
+    start, end = window
+    budget = enterprise.co2_budget(start.year)
+    if budget is None:
+        return None
+    green = sum(green_kwh_by_kind(enterprise.green_purchases, start, end).values())
+    ytd = carbon_account(ytd_totals, reference, year=start.year, region=options.region, green_purchased_kwh=green)
+    projection = project_budget(ytd.co2_t, (end - start).days, days_in_year(start.year), budget)
+    return BudgetPosition(start.year, start, end, projection, completeness)
 
 
 def _r(value: float | None) -> float | None:
@@ -38,11 +81,13 @@ def _r(value: float | None) -> float | None:
 def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_to: dt.date,
                       totals: Mapping[str, float], completeness: Mapping[str, float], reference: Reference,
                       options: AnalyzeOptions | None = None, *,
-                      boundary: Mapping[str, float] | None = None) -> tuple[dict[str, Any], QuotaResult]:
+                      boundary: Mapping[str, float] | None = None,
+                      budget: BudgetPosition | None = None) -> tuple[dict[str, Any], QuotaResult]:
     """The section-6 object for [period_from, period_to) local time, and the quota assessment behind it.
 
     `boundary`: per-carrier energy of the meters mapped to the enterprise's product; when given, the
     unit-product figure and the quota use it (the product's process boundary) instead of the whole site.
+    `budget`: the annual budget position (`budget_position`), reported under `co2`.
     """
     options = options or AnalyzeOptions()
     energy = comprehensive_energy(totals, reference, method=options.method, include_pv=options.include_pv)
@@ -50,8 +95,12 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
     if boundary:
         scoped = comprehensive_energy({**boundary, "output": totals.get("output", 0.0)}, reference,
                                       method=options.method, include_pv=options.include_pv)
+    green_by_kind = green_kwh_by_kind(enterprise.green_purchases, period_from, period_to)
+    green_bought = sum(green_by_kind.values()) + max(options.green_purchased_kwh, 0.0)
     carbon = carbon_account(totals, reference, year=period_from.year, region=options.region,
-                            green_purchased_kwh=options.green_purchased_kwh)
+                            green_purchased_kwh=green_bought)
+    location = carbon if green_bought <= 0 else carbon_account(totals, reference, year=period_from.year,
+                                                                region=options.region)
     last_day = period_to - dt.timedelta(days=1)
     quota = assess_quota(enterprise.quota_key, scoped.tce, scoped.output, last_day, reference)
     output_t = energy.output
@@ -61,6 +110,14 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
         warnings.extend(getattr(carbon.grid_factor, "warnings", ()))
     if period_to.year != period_from.year:
         warnings.append(f"grid factor of {period_from.year} used for the whole period")
+    green_applied = carbon.green_kwh - balance.pv_self_kwh
+    if green_bought > green_applied + 1e-9:
+        warnings.append(f"green purchases of {green_bought:g} kWh exceed the net purchased electricity; "
+                        f"{green_applied:g} kWh deducted")
+    if green_bought > 0 and options.region != "national":
+        warnings.append(f"no residual grid factor for region {options.region!r}: green power may be counted twice")
+    if budget is not None and budget.completeness is not None and budget.completeness < 0.9:
+        warnings.append(f"year-to-date completeness {budget.completeness:.0%}: the budget projection is low")
     low = sorted(c for c, v in completeness.items() if v < 0.9)
     if low:
         warnings.append("completeness below 90 % for: " + ", ".join(low))
@@ -85,7 +142,11 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
             "scope2_t": _r(carbon.scope2_t),
             "green_share": _r(carbon.green_share),
             "green_kwh": _r(carbon.green_kwh),
+            "green_purchased_kwh": _r(green_applied),
+            "scope2_method": "market_based" if green_bought > 0 else "location_based",
+            "scope2_location_t": _r(location.scope2_t),
             "intensity_t_per_t": _r(carbon.intensity_t_per_unit(output_t)),
+            **_budget_keys(budget),
         },
         "output_t": _r(output_t),
         "intensity_kgce_per_t": _r(scoped.intensity_kgce_per_unit),
@@ -103,10 +164,30 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
             **({"boundary_tce": scoped.evidence()} if boundary else {}),
             "co2": carbon.evidence(),
             **({"grid_factor": cited_dict(carbon.grid_factor)} if carbon.grid_factor is not None else {}),
+            **({"green_power": {"purchased_kwh": {k: _r(v) for k, v in sorted(green_by_kind.items())},
+                                "method": GREEN_METHOD}} if green_bought > 0 else {}),
+            **({"budget": _budget_evidence(budget)} if budget is not None else {}),
         },
         "warnings": warnings,
     }
     return result, quota
+
+
+def _budget_keys(budget: BudgetPosition | None) -> dict[str, Any]:
+    if budget is None:
+        return {"budget_year": None, "budget_t": None, "year_to_date_t": None, "projected_year_t": None,
+                "budget_status": "n/a"}
+    p = budget.projection
+    return {"budget_year": budget.year, "budget_t": _r(p.budget_t), "year_to_date_t": _r(p.year_to_date_t),
+            "projected_year_t": _r(p.projected_t), "budget_status": p.status}
+
+
+def _budget_evidence(budget: BudgetPosition) -> dict[str, Any]:
+    days = (budget.end - budget.start).days
+    return {"from": budget.start.isoformat(), "to": budget.end.isoformat(), "days_elapsed": days,
+            "days_in_year": days_in_year(budget.year),
+            "method": "linear: year-to-date tCO2 × days in year / days elapsed (registry carbon_budgets)",
+            **({"completeness": _r(budget.completeness)} if budget.completeness is not None else {})}
 
 
 def _rounded_quota(quota: QuotaResult) -> dict[str, Any]:

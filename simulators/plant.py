@@ -143,10 +143,13 @@ def meters_of(industry: Industry, safety: bool | None = None) -> list[MeterDef]:
     """The meters a plant of `industry` has, main electricity meter first (`safety`: with S01; None: industry's)."""
     elec = ("energy_kwh", "power_kw", "reactive_kvarh", "pf")
     out = [MeterDef("M01", Carrier.ELECTRICITY, MeterRole.MAIN, "总进线", None, elec)]
-    out += [MeterDef(ld.meter, Carrier.ELECTRICITY, ld.role, ld.name, ld.product, elec) for ld in industry.loads]
-
+    # The ground truth judges a plant's quota on the whole site (main meter plus fuels), so no energy meter is
+    # mapped to the product in the registry: analytics then takes the same site boundary. Each fuel has one
+    # meter, which is therefore its carrier's site total (role main, which the carrier totals count).
+    out += [MeterDef(ld.meter, Carrier.ELECTRICITY, ld.role, ld.name, None, elec) for ld in industry.loads]
     out += [
-        MeterDef(f.meter, f.carrier, MeterRole.SUB, f.name, None, (CARRIER_COUNTER[f.carrier],)) for f in industry.fuels
+        MeterDef(f.meter, f.carrier, MeterRole.MAIN, f.name, None, (CARRIER_COUNTER[f.carrier],))
+        for f in industry.fuels
     ]
     out.append(MeterDef("O01", Carrier.OUTPUT, MeterRole.PROCESS, "产量计量", industry.product, ("output_t",)))
     if industry.cold_store:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.domain import CARRIER_UNITS, DEFAULT_TIMEZONE, Carrier, MeterRole
+from core.registry.filecarbon import CarbonReader
 from core.registry.filecheck import (
     MISSING,
     Checker,
@@ -74,7 +75,9 @@ def parse_file(path: Path, known_quota_products: set[str] | None) -> tuple[Regis
     if not check.mapping(root, "(top)", TOP_KEYS, ()) and not isinstance(root.value, dict):
         raise RegistryFileError(check.errors)
     declared_products = _read_products(check, root, spec)
-    enterprise_codes = _read_enterprises(check, root, spec, declared_products, known_quota_products)
+    carbon = CarbonReader(check, spec)
+    enterprise_codes = _read_enterprises(check, root, spec, declared_products, known_quota_products, carbon)
+    carbon.top_level(root)
     bank_ids = _read_banks(check, root, spec)
     _read_consents(check, root, spec, enterprise_codes, bank_ids)
     return spec, check.errors
@@ -137,6 +140,7 @@ def _read_enterprises(
     spec: RegistrySpec,
     declared_products: set[str],
     known_quota: set[str] | None,
+    carbon: CarbonReader,
 ) -> set[str]:
     seen: dict[str, int] = {}
     for i, node in enumerate(check.items(root.value.get("enterprises"), "enterprises")):
@@ -164,6 +168,7 @@ def _read_enterprises(
             meters=[],
         )
         ent.meters = _read_meters(check, node, where, ent, declared_products, known_quota, spec)
+        carbon.enterprise(node, where, code)
         spec.enterprises.append(ent)
     return set(seen)
 

@@ -10,7 +10,7 @@ PRODUCT_KEY = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 INDUSTRY_CODE = re.compile(r"^\d{4}$")
 OUTPUT_UNITS = ("t", "m2")  # ceramic-tile quotas are per m2 (GB 21252); everything else per tonne
 
-TOP_KEYS = {"enterprises", "banks", "consents", "products"}
+TOP_KEYS = {"enterprises", "banks", "consents", "products", "carbon_budgets", "green_power"}
 PRODUCT_KEYS = {"key", "name", "unit", "quota"}
 ENTERPRISE_KEYS = {
     "code",
@@ -23,6 +23,8 @@ ENTERPRISE_KEYS = {
     "address",
     "gateways",
     "meters",
+    "carbon_budgets",
+    "green_power",
 }
 GATEWAY_KEYS = {"id", "password", "password_hash", "description"}
 METER_KEYS = {
@@ -45,6 +47,10 @@ METER_KEYS = {
 EVENT_KEYS = {"kind", "at", "old_reading", "new_reading", "multiplier", "note"}
 BANK_KEYS = {"id", "name"}
 CONSENT_KEYS = {"enterprise", "bank", "scopes", "until", "granted_at"}
+BUDGET_KEYS = {"year", "budget_t", "note"}
+GREEN_KEYS = {"type", "from", "until", "mwh", "reference", "note"}
+TOP_BUDGET_KEYS = BUDGET_KEYS | {"enterprise"}
+TOP_GREEN_KEYS = GREEN_KEYS | {"enterprise"}
 
 
 class RegistryFileError(ValueError):
@@ -118,6 +124,27 @@ class EnterpriseSpec:
 
 
 @dataclass
+class BudgetSpec:
+    enterprise: str
+    year: int
+    budget_t: float
+    note: str | None
+    where: str  # 'FILE:LINE: path', for the reference check against the database
+
+
+@dataclass
+class GreenSpec:
+    enterprise: str
+    kind: str
+    period_from: dt.date
+    period_until: dt.date
+    mwh: float
+    reference: str
+    note: str | None
+    where: str
+
+
+@dataclass
 class BankSpec:
     bank_id: str
     name: str
@@ -140,4 +167,6 @@ class RegistrySpec:
     enterprises: list[EnterpriseSpec] = field(default_factory=list)
     banks: list[BankSpec] = field(default_factory=list)
     consents: list[ConsentSpec] = field(default_factory=list)
+    budgets: list[BudgetSpec] = field(default_factory=list)  # under enterprises and top level
+    green: list[GreenSpec] = field(default_factory=list)
     undeclared_products: set[str] = field(default_factory=set)  # quota keys used without a products entry

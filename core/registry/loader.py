@@ -17,13 +17,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.registry.fileparse import parse_file, parse_registry
-from core.registry.filespec import ConsentSpec, EventSpec, GatewaySpec, RegistryFileError, RegistrySpec
+from core.registry.filespec import (
+    ConsentSpec,
+    EventSpec,
+    GatewaySpec,
+    GreenSpec,
+    RegistryFileError,
+    RegistrySpec,
+)
 from core.registry.hashing import mosquitto_hash, mosquitto_verify
 from core.registry.models import (
     Bank,
+    CarbonBudget,
     Consent,
     Enterprise,
     Gateway,
+    GreenPurchase,
     Meter,
     MeterEvent,
     Product,
@@ -58,7 +67,7 @@ class LoadSummary:
 
 
 def reference_errors(session: Session, spec: RegistrySpec) -> list[str]:
-    """Consents whose enterprise or bank is neither in the file nor already in the registry."""
+    """Consents, budgets and green purchases whose enterprise (or bank) is neither in the file nor the registry."""
     errors = []
     file_codes = {e.code for e in spec.enterprises}
     file_banks = {b.bank_id for b in spec.banks}
@@ -68,6 +77,14 @@ def reference_errors(session: Session, spec: RegistrySpec) -> list[str]:
             errors.append(f"{c.enterprise_where}: enterprise {c.enterprise} is not in the file or the registry")
         if isinstance(c.bank, str) and c.bank not in file_banks and session.get(Bank, c.bank) is None:
             errors.append(f"{c.bank_where}: bank {c.bank!r} is not in the file or the registry")
+    known: dict[str, bool] = {}
+    for item in [*spec.budgets, *spec.green]:
+        code = item.enterprise
+        if code not in file_codes:
+            if code not in known:
+                known[code] = session.get(Enterprise, code) is not None
+            if not known[code]:
+                errors.append(f"{item.where}: enterprise {code} is not in the file or the registry")
     return errors
 
 
@@ -137,6 +154,12 @@ def apply_registry(session: Session, spec: RegistrySpec) -> LoadSummary:
         for m in e.meters:
             for ev in m.events:
                 _upsert_event(session, tally, e.code, m.meter_id, ev)
+    session.flush()
+    for budget in spec.budgets:
+        tally.upsert(session, CarbonBudget, (budget.enterprise, budget.year), enterprise_code=budget.enterprise,
+                     year=budget.year, budget_t=budget.budget_t, note=budget.note)
+    for green in spec.green:
+        _upsert_green(session, tally, green)
     for b in spec.banks:
         tally.upsert(session, Bank, (b.bank_id,), id=b.bank_id, name=b.name)
     session.flush()
@@ -150,6 +173,8 @@ def apply_registry(session: Session, spec: RegistrySpec) -> LoadSummary:
         "products": len(spec.products) + len(spec.undeclared_products),
         "banks": len(spec.banks),
         "consents": len(spec.consents),
+        "carbon_budgets": len(spec.budgets),
+        "green_purchases": len(spec.green),
     }
     return LoadSummary(counts, tally.created, len(tally.updated))
 
@@ -208,6 +233,28 @@ def _upsert_event(session: Session, tally: _Tally, code: str, meter_id: str, ev:
         tally.created += 1
         return
     for key, value in values.items():
+        if getattr(row, key) != value:
+            setattr(row, key, value)
+            tally.touch(row)
+
+
+def _upsert_green(session: Session, tally: _Tally, g: GreenSpec) -> None:
+    """A green purchase is identified by enterprise, type, period and reference; mwh and note may change."""
+    row = session.scalars(
+        select(GreenPurchase).where(
+            GreenPurchase.enterprise_code == g.enterprise,
+            GreenPurchase.kind == g.kind,
+            GreenPurchase.period_from == g.period_from,
+            GreenPurchase.period_until == g.period_until,
+            GreenPurchase.reference == g.reference,
+        )
+    ).first()
+    if row is None:
+        session.add(GreenPurchase(enterprise_code=g.enterprise, kind=g.kind, period_from=g.period_from,
+                                  period_until=g.period_until, reference=g.reference, mwh=g.mwh, note=g.note))
+        tally.created += 1
+        return
+    for key, value in (("mwh", g.mwh), ("note", g.note)):
         if getattr(row, key) != value:
             setattr(row, key, value)
             tally.touch(row)

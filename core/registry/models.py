@@ -91,6 +91,57 @@ class Enterprise(Base):
     meters: Mapped[list[Meter]] = relationship(
         back_populates="enterprise", cascade="all, delete-orphan", order_by="Meter.meter_id"
     )
+    carbon_budgets: Mapped[list[CarbonBudget]] = relationship(
+        back_populates="enterprise", cascade="all, delete-orphan", order_by="CarbonBudget.year"
+    )
+    green_purchases: Mapped[list[GreenPurchase]] = relationship(
+        back_populates="enterprise", cascade="all, delete-orphan", order_by="GreenPurchase.period_from"
+    )
+
+
+class CarbonBudget(Base):
+    """An enterprise's CO2 budget for one calendar year (tonnes, Scope 1 + Scope 2), e.g. a local allocation."""
+
+    __tablename__ = "carbon_budgets"
+
+    enterprise_code: Mapped[str] = mapped_column(ForeignKey("enterprises.code", ondelete="CASCADE"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    budget_t: Mapped[float] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    enterprise: Mapped[Enterprise] = relationship(back_populates="carbon_budgets")
+
+
+GREEN_KINDS = ("green_certificate", "green_power_trade")
+"""Green purchases: unbundled green certificates (绿证, GEC) and green power trades (绿电交易, certificates bundled)."""
+
+
+class GreenPurchase(Base):
+    """Green electricity an enterprise bought for the local days [period_from, period_until] (both inclusive)."""
+
+    __tablename__ = "green_purchases"
+    __table_args__ = (
+        Index(
+            "ix_green_purchases_identity",
+            "enterprise_code",
+            "kind",
+            "period_from",
+            "period_until",
+            "reference",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    enterprise_code: Mapped[str] = mapped_column(ForeignKey("enterprises.code", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # GREEN_KINDS
+    period_from: Mapped[dt.date] = mapped_column(Date)
+    period_until: Mapped[dt.date] = mapped_column(Date)
+    mwh: Mapped[float] = mapped_column(Float)
+    reference: Mapped[str] = mapped_column(String(200), default="")  # certificate batch or contract number
+    note: Mapped[str | None] = mapped_column(Text)
+
+    enterprise: Mapped[Enterprise] = relationship(back_populates="green_purchases")
 
 
 class Gateway(Base):

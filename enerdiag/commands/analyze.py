@@ -95,6 +95,10 @@ def register(app: typer.Typer) -> None:
                                                         "industry against --base-from/--base-to")] = None,
         base_from: Annotated[str | None, typer.Option("--base-from", help="reference period start")] = None,
         base_to: Annotated[str | None, typer.Option("--base-to", help="reference period end (exclusive)")] = None,
+        as_of: Annotated[str | None, typer.Option("--as-of", help="carbon budget position: first day without "
+                                                  "complete data (YYYY-MM-DD, default today)")] = None,
+        findings: Annotated[bool, typer.Option("--findings/--no-findings", help="run the energy-saving "
+                                               "diagnosis (reads hourly rollups)")] = True,
     ) -> None:
         """Energy (tce), carbon, intensity and quota compliance per enterprise for a period (能耗、碳排放、限额)."""
         start, end = _date(date_from, "--from"), _date(date_to, "--to")
@@ -114,10 +118,13 @@ def register(app: typer.Typer) -> None:
         if activity_by is not None:
             _activity(enterprises, (start, end), activity_by, base_from, base_to, reference, as_json)
             return
-        options = AnalyzeOptions(method=method, region=region)  # type: ignore[arg-type]
+        options = AnalyzeOptions(method=method, region=region,  # type: ignore[arg-type]
+                                 as_of=_date(as_of, "--as-of") if as_of is not None else None)
         try:
             with _influx() as influx:
                 results = run_analyze(influx, enterprises, start, end, reference, options)
+                if findings and not over_quota:
+                    _attach_findings(influx, enterprises, results, start, end, reference)
         except InfluxError as exc:
             fail(str(exc))
         except ReferenceLookupError as exc:
@@ -134,6 +141,18 @@ def register(app: typer.Typer) -> None:
             print(json.dumps(objects, ensure_ascii=False, indent=2))
         else:
             _print_table(objects, enterprises)
+
+
+def _attach_findings(influx: Any, enterprises: list[Any], results: list[Any], start: dt.date, end: dt.date,
+                     reference: Any) -> None:
+    """Fill each result's `findings` with the diagnosis (analytics/diagnosis) of the same period."""
+    from analytics.report.job import all_registry_facts, diagnose_enterprises
+
+    with session_scope() as session:
+        facts = all_registry_facts(session, start.year)
+    found = diagnose_enterprises(influx, enterprises, facts, start, end, reference)
+    for obj, _ in results:
+        obj["findings"] = [f.as_dict() for f in found.get(obj["enterprise"], [])]
 
 
 def _activity(enterprises: list[EnterpriseInfo], period: tuple[dt.date, dt.date], by: str, base_from: str | None,

@@ -123,7 +123,9 @@ def test_rollup_then_analyze_json(services, influx_db, cli: CliRunner) -> None:
     assert quota["standard"].startswith("GB 16780-2021")
     assert quota["gap_per_unit"] == pytest.approx(kgce / 48 - 117)
     assert quota["gap_tce"] == pytest.approx((kgce / 48 - 117) * 48 / 1000)
-    assert over["findings"] == []
+    over_quota_finding = next(f for f in over["findings"] if f["code"] == "over_quota")
+    assert over_quota_finding["savings_tce"] == pytest.approx((kgce / 48 - 117) * 48 / 1000, rel=1e-3)
+    assert all(f["code"] != "over_quota" for f in objects[GOOD]["findings"])
     assert over["completeness"]["electricity"] == pytest.approx(1.0)
     assert over["evidence"]["tce"]["electricity"]["coefficient"]["source"].startswith("GB/T 2589-2020")
     assert over["evidence"]["grid_factor"]["confidence"] == "verified"
