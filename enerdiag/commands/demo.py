@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -45,6 +46,15 @@ def _count_readings(client: InfluxV1) -> int:
     return int(series[0].values[0][1]) if series and series[0].values else 0
 
 
+def _injected_problems(truth: Path) -> dict[str, list[str]]:
+    """The problems the simulator injected, per enterprise (its ground-truth manifest)."""
+    manifest = json.loads(truth.read_text())
+    return {
+        plant["enterprise"]: sorted(p["kind"] for p in plant.get("problems", []))
+        for plant in manifest.get("plants", [])
+    }
+
+
 def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
     from core.influx import InfluxV1
 
@@ -58,7 +68,7 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
     city, truth, messages = out / "city.yaml", out / "truth.json", out / "messages.jsonl"
     sim_args = ["--plants", str(plants), "--days", str(days), "--seed", str(seed)]
 
-    _step("1/6 Simulated city: registry file and ground truth (模拟城市：企业登记与问题真值)")
+    _step("1/7 Simulated city: registry file and ground truth (模拟城市：企业登记与问题真值)")
     _enerdiag(
         "simulate", "city", *sim_args, "--registry-out", str(city), "--truth-out", str(truth),
         "--dry-run", "--out", str(messages),
@@ -70,10 +80,10 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
     )
     typer.echo(f"   {city} · {truth} · {expected} electricity readings to publish")
 
-    _step("2/6 Registry (企业登记)")
+    _step("2/7 Registry (企业登记)")
     _enerdiag("registry", "load", str(city))
 
-    _step("3/6 Collector + gateways over MQTT (采集：网关 → Mosquitto → InfluxDB)")
+    _step("3/7 Collector + gateways over MQTT (采集：网关 → Mosquitto → InfluxDB)")
     before = _count_readings(client)
     collector = subprocess.Popen([sys.executable, "-m", "enerdiag", "collect"])
     try:
@@ -91,24 +101,41 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
     if stored - before < expected:
         fail(f"only {stored - before} of {expected} readings reached InfluxDB within {timeout_s:.0f} s")
 
-    _step("4/6 Rollups (小时/日/月用能汇总)")
+    _step("4/7 Rollups (小时/日/月用能汇总)")
     _enerdiag("rollup")
 
-    _step("5/6 Analysis: energy, tce, CO2, quota (能耗、折标煤、碳排放、限额对标)")
+    _step("5/7 Analysis: energy, tce, CO2, quota (能耗、折标煤、碳排放、限额对标)")
     analysis = out / "analysis.json"
     today = dt.date.today()
     period = ["--from", (today - dt.timedelta(days=days)).isoformat(), "--to", today.isoformat()]
     result = _enerdiag("analyze", *period, "--json", capture=True)
     analysis.write_text(result.stdout)
-    for row in json.loads(result.stdout):
+    rows = json.loads(result.stdout)
+    injected = _injected_problems(truth)
+    for row in rows:
         quota = row.get("quota") or {}
+        codes = ",".join(f["code"] for f in row.get("findings", [])) or "-"
+        intensity = row.get("intensity_kgce_per_t")
         typer.echo(
-            f"   {row['enterprise']}  tce={row.get('tce', 0):10.1f}  co2_t={row.get('co2_t', 0):10.1f}  "
-            f"intensity={row.get('intensity_kgce_per_t') or '-'}  quota={quota.get('status', 'n/a')}"
+            f"   {row['enterprise']}  tce={row.get('tce', 0):9.1f}  co2_t={row.get('co2_t', 0):9.1f}  "
+            f"kgce/t={intensity if intensity is None else round(intensity, 1)!s:>7}  "
+            f"quota={quota.get('status', 'n/a'):10}  findings={codes}  "
+            f"(injected: {','.join(injected.get(row['enterprise'], [])) or '-'})"
         )
 
-    _step("6/6 Where to look (查看结果)")
+    _step("6/7 Diagnosis reports (节能诊断报告)")
+    worst = max(rows, key=lambda r: sum(f.get("savings_cny") or 0 for f in r.get("findings", [])))
+    enterprise_report = out / f"report-{worst['enterprise']}.pdf"
+    city_report = out / "report-city.html"
+    _enerdiag("report", worst["enterprise"], *period, "--format", "pdf", "--out", str(enterprise_report))
+    _enerdiag("report", "city", *period, "--format", "html", "--out", str(city_report))
+
+    _step("7/7 Where to look (查看结果)")
     typer.echo(f"   analysis JSON      {analysis}")
+    typer.echo(f"   diagnosis report   {enterprise_report} (the enterprise with the largest savings)")
+    typer.echo(f"   city summary       {city_report}")
+    typer.echo(f"   ground truth       {truth} (what the simulator injected, to compare with the findings)")
+    typer.echo("   dashboards         dashboards/*.json (Grafana, provisioned by deploy/grafana)")
     typer.echo(f"   InfluxDB           {settings.influx_url}  (database {settings.influx_db}, measurement reading)")
     typer.echo("   dead letters       enerdiag deadletters")
     typer.echo("   stop the services  enerdiag services down")
