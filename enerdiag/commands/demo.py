@@ -128,11 +128,16 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
     enterprise_report = out / f"report-{worst['enterprise']}.pdf"
     city_report = out / "report-city.html"
     _enerdiag("report", worst["enterprise"], *period, "--format", "pdf", "--out", str(enterprise_report))
+    for row in rows:
+        if row.get("findings") and row is not worst:
+            _enerdiag("report", row["enterprise"], *period, "--format", "html",
+                      "--out", str(out / f"report-{row['enterprise']}.html"))
     _enerdiag("report", "city", *period, "--format", "html", "--out", str(city_report))
 
     _step("7/7 Where to look (查看结果)")
     typer.echo(f"   analysis JSON      {analysis}")
     typer.echo(f"   diagnosis report   {enterprise_report} (the enterprise with the largest savings)")
+    typer.echo(f"                      {out}/report-*.html (every other enterprise with findings)")
     typer.echo(f"   city summary       {city_report}")
     typer.echo(f"   ground truth       {truth} (what the simulator injected, to compare with the findings)")
     typer.echo("   dashboards         dashboards/*.json (Grafana, provisioned by deploy/grafana)")
