@@ -6,6 +6,8 @@ import threading
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from collector.health import StatsSnapshot
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -26,14 +28,38 @@ class Metrics:
         self.spool_bytes = 0
         self.backpressure = 0  # 1 while the spool is full and acknowledging has stopped
         self.gateways: dict[tuple[str, str], tuple[bool, float]] = {}
+        self._dead_pending: dict[tuple[str, str | None], int] = defaultdict(int)  # since the last `take_dead`
 
     def add(self, name: str, value: int = 1) -> None:
         with self._lock:
             setattr(self, name, getattr(self, name) + value)
 
-    def dead(self, reason: str, count: int = 1) -> None:
+    def dead(self, reason: str, count: int = 1, enterprise: str | None = None) -> None:
+        """Count dead letters; `enterprise` only when registered (it becomes a bounded InfluxDB tag)."""
         with self._lock:
             self.deadletters[reason] += count
+            self._dead_pending[(reason, enterprise)] += count
+
+    def take_dead(self) -> dict[tuple[str, str | None], int]:
+        """Dead letters per (reason, enterprise) since the previous call, and reset them."""
+        with self._lock:
+            pending, self._dead_pending = dict(self._dead_pending), defaultdict(int)
+            return pending
+
+    def requeue_dead(self, reason: str, count: int, enterprise: str | None) -> None:
+        """Give back dead letters `take_dead` returned but could not store (not counted again in the totals)."""
+        with self._lock:
+            self._dead_pending[(reason, enterprise)] += count
+
+    def snapshot(self) -> StatsSnapshot:
+        """The counters and gauges now, for a `collector_stats` point."""
+        with self._lock:
+            return StatsSnapshot(
+                received=self.messages_received, stored=self.readings_stored,
+                deadlettered=sum(self.deadletters.values()), spooled=self.readings_spooled,
+                replayed=self.readings_replayed, spool_depth=self.spool_batches, spool_bytes=self.spool_bytes,
+                backpressure=self.backpressure, batches_written=self.batches_written,
+                write_seconds_sum=self.write_seconds_sum)
 
     def write_latency(self, seconds: float) -> None:
         with self._lock:

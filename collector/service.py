@@ -28,6 +28,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from collector.deadletters import DeadLetter, DeadLetterStore
+from collector.health import StatsSnapshot, deadletter_lines, gateway_status_line, stats_line
 from collector.metrics import Metrics
 from collector.payload import Reason, parse_status, parse_telemetry
 from collector.registry_view import RegistrySnapshot
@@ -67,6 +68,7 @@ class CollectorConfig:
     max_held: int | None = None  # unacknowledged messages held in memory; default 2 x receive_maximum + 1000
     max_held_readings: int = 200_000  # readings held in memory (≈ 40 MB of lines) before refusing more
     drain_timeout: float = 30.0
+    stats_every: float = 10.0  # s between collector_stats / deadletter_count points (0: none)
 
     @property
     def telemetry_subscription(self) -> str:
@@ -89,6 +91,7 @@ class Batch:
     acks: list[tuple[int, int, int]] = field(default_factory=list)  # (generation, mid, qos)
     messages: int = 0
     started: float = 0.0
+    extra: int = 0  # lines that are not readings (gateway_status points)
 
 
 class Collector:
@@ -123,6 +126,10 @@ class Collector:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._client = self._make_client()
+        self._stats_next = time.monotonic() + config.stats_every
+        self._stats_last: StatsSnapshot | None = None
+        self._stats_time = 0
+        self._stats_mono = time.monotonic()  # when the previous stats point was taken (start: construction)
 
     # ------------------------------------------------------------ MQTT
 
@@ -274,6 +281,9 @@ class Collector:
             status = parse_status(payload, self.snapshot.timezone(topic.enterprise))
             if status is not None:
                 self.metrics.gateway_status(topic.enterprise, topic.gateway, status[0], received)
+                at = status[1] if status[1] is not None else int(received)
+                batch.lines.append(gateway_status_line(topic.enterprise, topic.gateway, status[0], at))
+                batch.extra += 1
             return
         parsed = parse_telemetry(topic, payload, self.snapshot, received)
         batch.lines.extend(parsed.lines)
@@ -285,7 +295,7 @@ class Collector:
               reason: str, detail: str, raw: bytes) -> None:
         batch.letters.append(DeadLetter(received, topic, reason, detail, bytes(raw[:DEADLETTER_PAYLOAD_BYTES]),
                                         enterprise, gateway, len(raw)))
-        self.metrics.dead(reason)
+        self.metrics.dead(reason, 1, enterprise if enterprise in self.snapshot.timezones else None)
 
     def _maybe_reload_registry(self) -> None:
         if time.monotonic() - self._snapshot_at < self.config.registry_reload:
@@ -318,6 +328,7 @@ class Collector:
                 self._idle()
                 continue
             if batch is None:
+                self._write_stats()  # the last counters of this process
                 return
             try:
                 self._commit(batch)
@@ -327,9 +338,11 @@ class Collector:
                     self._refused += batch.messages
             self._release(batch.messages, len(batch.lines))
             self._maybe_reload_registry()
+            self._maybe_write_stats()
 
     def _idle(self) -> None:
         self._maybe_reload_registry()
+        self._maybe_write_stats()
         if len(self.spool):
             try:
                 self.sink.replay()
@@ -339,7 +352,7 @@ class Collector:
     def _commit(self, batch: Batch) -> None:
         if batch.letters:
             self.deadletters.add_many(batch.letters)
-        while not self.sink.store(batch.lines):
+        while not self.sink.store(batch.lines, len(batch.lines) - batch.extra):
             # spool full and InfluxDB down: backpressure (no acks, so the broker stops sending at
             # receive_maximum); keep retrying until InfluxDB answers or we are told to stop
             if self._stop.is_set() and time.monotonic() > self._drain_deadline:
@@ -349,6 +362,34 @@ class Collector:
             time.sleep(0.5)
         generation = self._generation
         _ack_all(self._client, [mid for gen, mid, qos in batch.acks if qos == 1 and gen == generation])
+
+    def _maybe_write_stats(self) -> None:
+        if self.config.stats_every <= 0 or time.monotonic() < self._stats_next:
+            return
+        self._stats_next = time.monotonic() + self.config.stats_every
+        self._write_stats()
+
+    def _write_stats(self) -> None:
+        """Store a `collector_stats` point and the dead letters since the last one, through the sink (spooled
+        in an outage; dropped, not retried, under backpressure: they are not worth holding messages for)."""
+        if self.config.stats_every <= 0:
+            return
+        at = max(int(time.time()), self._stats_time + 1)  # never overwrite the previous flush's deltas
+        now = self.metrics.snapshot()
+        dead = self.metrics.take_dead()
+        mono = time.monotonic()
+        lines = [stats_line(self.config.client_id, now, self._stats_last, at, mono - self._stats_mono),
+                 *deadletter_lines(self.config.client_id, dead, at)]
+        try:
+            stored = self.sink.store(lines, 0)
+        except Exception:
+            log.exception("could not store the collector's own stats")
+            stored = False
+        if not stored:
+            for (reason, enterprise), n in dead.items():  # count them again at the next flush
+                self.metrics.requeue_dead(reason, n, enterprise)
+            return
+        self._stats_last, self._stats_time, self._stats_mono = now, at, mono
 
     def _storage_rejected(self, lines: list[str], message: str) -> None:
         now = time.time()

@@ -38,17 +38,22 @@ class Sink:
         self._next_try = 0.0
         self._sync_gauges()
 
-    def store(self, lines: list[str]) -> bool:
-        """Make a batch durable; False (nothing stored) when InfluxDB is down and the spool is full."""
+    def store(self, lines: list[str], readings: int | None = None) -> bool:
+        """Make a batch durable; False (nothing stored) when InfluxDB is down and the spool is full.
+
+        `readings`: how many of the lines are `reading` points (default all) for the counters; the
+        collector's own health points (collector/health.py) travel the same way but are not readings.
+        """
         if not lines:
             return True
+        count = len(lines) if readings is None else readings
         body = "\n".join(lines).encode()
         if len(self.spool):
             self.replay()
         if not len(self.spool):
             try:
                 self._write(body, len(lines))
-                self.metrics.add("readings_stored", len(lines))
+                self.metrics.add("readings_stored", count)
                 self._sync_gauges(backpressure=0)
                 return True
             except InfluxError as exc:
@@ -58,7 +63,7 @@ class Sink:
                 log.warning("InfluxDB write failed, spooling: %s", exc)
                 self._next_try = time.monotonic() + RETRY_SECONDS
         if self.spool.append(body):
-            self.metrics.add("readings_spooled", len(lines))
+            self.metrics.add("readings_spooled", count)
             self._sync_gauges(backpressure=0)
             return True
         self._sync_gauges(backpressure=1)
@@ -71,7 +76,7 @@ class Sink:
         done = 0
         while (item := self.spool.oldest()) is not None:
             path, body = item
-            count = body.count(b"\n") + 1
+            count = _readings_in(body)
             try:
                 self._write(body, count)
             except InfluxError as exc:
@@ -118,3 +123,8 @@ class Sink:
         self.metrics.spool_bytes = self.spool.bytes
         if backpressure is not None:
             self.metrics.backpressure = backpressure
+
+
+def _readings_in(body: bytes) -> int:
+    """`reading` points in a spooled batch (health points are not readings; tag values never hold a comma)."""
+    return body.count(b"\nreading,") + body.startswith(b"reading,")

@@ -98,10 +98,9 @@ def rules() -> dict[str, list[AlertRule]]:
         threshold=0.5,
         for_="0s",
         summary="企业 {{ $labels.enterprise }} 单位产品能耗超过定额限定值",
-        description="Unit-product energy consumption above the quota standard's limit in the latest month "
-                    "analysed. PAUSED until the measurement enterprise_analysis is written (docs/dashboards.md).",
+        description="Unit-product energy consumption above the quota standard's limit (grade 3) in the latest "
+                    "month analysed (enterprise_analysis, written by `enerdiag dashboards feed` / the scheduler).",
         severity="warning",
-        paused=True,
     )
     return {"enerdiag-data": [offline], "enerdiag-compliance": [over_quota], "enerdiag-safety": [safety]}
 

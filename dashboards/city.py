@@ -8,6 +8,7 @@ from dashboards.common import (
     ENTERPRISE_INFO,
     ENTERPRISE_MATCH,
     enterprise_link,
+    over_quota_panel,
     reporting_count,
     variables,
 )
@@ -51,6 +52,58 @@ def _breakdown(by: str, label: str, x: int) -> Panel:
         ),
         options={"xField": by, "orientation": "horizontal", "showValue": "auto",
                  "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom", "calcs": []}},
+    )
+
+
+def _analysis_stats(stat: dict[str, object]) -> tuple[Panel, ...]:
+    """tce today and this month, CO2 this month, enterprises over quota this month (enterprise_analysis)."""
+    def analysis_sum(field: str, alias: str, period: str) -> Target:
+        return Target(f'SELECT sum("{field}") AS "{alias}" FROM "enterprise_analysis" '
+                      f"WHERE \"period\" = '{period}' AND {ENTERPRISE_MATCH} AND $timeFilter", Expect((alias,)))
+
+    return (
+        Panel("stat", "今日综合能耗", "Comprehensive energy consumption today (local day so far), tce (GB/T 2589, "
+              "equivalent value), from enterprise_analysis (period day).",
+              (analysis_sum("tce", "tce", "day"),), (0, 22, 6, 5), unit="none", decimals=2, time_from="now/d",
+              options=stat),
+        Panel("stat", "本月综合能耗", "Comprehensive energy consumption this month so far, tce, from "
+              "enterprise_analysis (period month).",
+              (analysis_sum("tce", "tce", "month"),), (6, 22, 6, 5), unit="none", decimals=1, time_from="now/M",
+              options=stat),
+        Panel("stat", "本月碳排放", "CO2 emissions this month so far, t (scope 1 + scope 2), from "
+              "enterprise_analysis (period month).",
+              (analysis_sum("co2_t", "co2_t", "month"),), (12, 22, 6, 5), unit="none", decimals=1,
+              time_from="now/M", options=stat),
+        Panel("stat", "本月超定额企业", "Enterprises above the unit-product quota limit this month "
+              "(enterprise_analysis over_quota, period month).",
+              (analysis_sum("over_quota", "over_quota", "month"),), (18, 22, 6, 5), unit="none",
+              time_from="now/M", options=stat, thresholds=((None, "green"), (1, "red"))),
+    )
+
+
+def _activity_panels(stat: dict[str, object]) -> tuple[Panel, ...]:
+    """Operation index: tce per day over 7 local days against the 28 days before (activity_index)."""
+    def per_group(by: str, label: str, x: int) -> Panel:
+        return Panel(
+            "timeseries", f"运行指数（按{label}）",
+            f"Operation index per {by} and day: 100 × energy use (tce/day) of the 7 days ending that day over the "
+            "28 days before, summed over the enterprises with ≥ 90 % data in both windows (activity_index).",
+            (Target('SELECT mean("activity_index") AS "activity_index" FROM "activity_index" '
+                    f"WHERE \"by\" = '{by}' AND \"group\" =~ /^${by}$/ AND $timeFilter "
+                    f'GROUP BY {DAY_BUCKET}, "group" fill(none)',
+                    Expect(("activity_index",), ("group",)), alias="$tag_group"),),
+            (x, 36, 10, 8), unit="none", decimals=1,
+            custom={"drawStyle": "line", "lineWidth": 1, "fillOpacity": 0, "thresholdsStyle": {"mode": "line"}},
+            thresholds=((None, "orange"), (90, "green"), (110, "orange")))
+
+    return (
+        Panel("stat", "全市运行指数", "City operation index of the latest day: 100 × tce/day of the last 7 days over "
+              "the 28 days before (activity_index, by city; 100 = as busy as the previous four weeks).",
+              (Target('SELECT last("activity_index") AS "activity_index" FROM "activity_index" '
+                      "WHERE \"by\" = 'city' AND $timeFilter", Expect(("activity_index",))),),
+              (0, 36, 4, 8), unit="none", decimals=1, options=stat),
+        per_group("county", "区县", 4),
+        per_group("industry", "行业", 14),
     )
 
 
@@ -113,6 +166,9 @@ def dashboard() -> Dashboard:
               ),
               options={"sortBy": [{"displayName": "本月用电量", "desc": True}], "showHeader": True},
               links=(Link("企业详情 Enterprise detail", enterprise_link()),)),
+        *_analysis_stats(stat),
+        over_quota_panel((0, 27, 24, 9)),
+        *_activity_panels(stat),
     )
     return Dashboard(
         uid=UID,

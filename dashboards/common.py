@@ -8,7 +8,7 @@ chain county → industry → enterprise, and every panel filters on `$enterpris
 from __future__ import annotations
 
 from core.domain import QUANTITIES
-from dashboards.model import Variable
+from dashboards.model import Expect, Link, Panel, Target, Variable
 
 ENTERPRISE_INFO = "enterprise_info"
 ENTERPRISE_DASHBOARD_UID = "enerdiag-enterprise"
@@ -94,3 +94,43 @@ DASHBOARD_LINKS: dict[str, object] = {
     "includeVars": True,
     "keepTime": True,
 }
+
+
+def info_target(ref_id: str) -> Target:
+    """Registry name, county and industry per enterprise (for a `joinByField` on `enterprise`)."""
+    return Target(f'SELECT last("name") AS "name" FROM "{ENTERPRISE_INFO}" WHERE {ENTERPRISE_MATCH} AND $timeFilter '
+                  'GROUP BY "enterprise", "county", "industry"',
+                  Expect(("name",), ("enterprise", "county", "industry")), ref_id=ref_id, result_format="table")
+
+
+JOIN_ON_ENTERPRISE: dict[str, object] = {"id": "joinByField", "options": {"byField": "enterprise", "mode": "outer"}}
+
+
+def over_quota_panel(grid: tuple[int, int, int, int]) -> Panel:
+    """This month's over-quota enterprises, worst first (excess over the limit relative to it), linking to
+    the enterprise dashboard (enterprise_analysis, period month; docs/schema.md)."""
+    return Panel(
+        "table", "本月超定额企业（超出最多在前）",
+        "Enterprises whose unit-product energy consumption this month is above the quota standard's limit "
+        "(grade 3), worst first by excess over the limit (%); gap in tce for the month. Click a row to open "
+        "the enterprise dashboard.",
+        (Target('SELECT "excess_pct", "intensity_kgce_per_t" AS "intensity", "quota_limit_kgce_per_t" AS "limit", '
+                '"gap_tce" FROM "enterprise_analysis" '
+                f"WHERE \"period\" = 'month' AND \"over_quota\" = 1 AND {ENTERPRISE_MATCH} AND $timeFilter "
+                'GROUP BY "enterprise"',
+                Expect(("excess_pct", "intensity", "limit", "gap_tce"), ("enterprise",)), result_format="table"),
+         info_target("B")),
+        grid, decimals=1, time_from="now/M",
+        transformations=(
+            JOIN_ON_ENTERPRISE,
+            {"id": "filterByValue", "options": {"type": "include", "match": "any", "filters": [
+                {"fieldName": "excess_pct", "config": {"id": "isNotNull", "options": {}}}]}},
+            {"id": "organize", "options": {"excludeByName": {"Time": True, "Time 1": True, "Time 2": True,
+                                                             "county": True, "industry": True},
+                                           "renameByName": {"name": "企业名称", "excess_pct": "超出限定值 %",
+                                                            "intensity": "单位产品能耗 kgce/t",
+                                                            "limit": "限定值 kgce/t", "gap_tce": "超出 tce"}}},
+        ),
+        options={"sortBy": [{"displayName": "超出限定值 %", "desc": True}], "showHeader": True},
+        links=(Link("企业详情 Enterprise detail", enterprise_link()),),
+    )

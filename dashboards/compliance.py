@@ -1,12 +1,22 @@
-"""定额与碳排放合规 Quota and carbon compliance across the city (the parts whose data exists today).
+"""定额与碳排放合规 Quota and carbon compliance across the city.
 
-Quota status, unit-product intensity, tce and CO2 per enterprise are not in InfluxDB yet; the panels
-that need them are listed in docs/dashboards.md and join this dashboard when the measurement exists.
+The quota terms and data quality come from the rollups; quota grades, tce and CO2 per enterprise from
+`enterprise_analysis` (analytics/publish_job.py, docs/schema.md).
 """
 
 from __future__ import annotations
 
-from dashboards.common import DASHBOARD_LINKS, DAY_BUCKET, ENTERPRISE_INFO, ENTERPRISE_MATCH, enterprise_link, variables
+from dashboards.common import (
+    DASHBOARD_LINKS,
+    DAY_BUCKET,
+    ENTERPRISE_INFO,
+    ENTERPRISE_MATCH,
+    JOIN_ON_ENTERPRISE,
+    enterprise_link,
+    info_target,
+    over_quota_panel,
+    variables,
+)
 from dashboards.model import Dashboard, Expect, Link, Panel, Target
 
 UID = "enerdiag-compliance"
@@ -59,13 +69,40 @@ def dashboard() -> Dashboard:
                       f'GROUP BY {DAY_BUCKET}, "severity" fill(none)',
                       Expect(("opened",), ("severity",)), alias="$tag_severity"),),
               (14, 10, 10, 8), unit="none", custom={"drawStyle": "bars", "fillOpacity": 60}),
+        over_quota_panel((0, 18, 24, 9)),
+        Panel("table", "综合能耗与碳排放（按企业）", "Per enterprise over the time range (sum of its local days, "
+              "enterprise_analysis period day): comprehensive energy consumption (tce), CO2 (t) with scope 1 "
+              "and scope 2, and the weakest energy-carrier completeness of any day.",
+              (Target('SELECT sum("tce") AS "tce", sum("co2_t") AS "co2_t", sum("scope1_t") AS "scope1_t", '
+                      'sum("scope2_t") AS "scope2_t", min("completeness") AS "completeness" '
+                      "FROM \"enterprise_analysis\" WHERE \"period\" = 'day' AND "
+                      f'{ENTERPRISE_MATCH} AND $timeFilter GROUP BY "enterprise"',
+                      Expect(("tce", "co2_t", "scope1_t", "scope2_t", "completeness"), ("enterprise",)),
+                      result_format="table"),
+               info_target("B")),
+              (0, 27, 14, 10), decimals=2, transformations=(JOIN_ON_ENTERPRISE,),
+              options={"sortBy": [{"displayName": "tce", "desc": True}], "showHeader": True},
+              links=(Link("企业详情 Enterprise detail", enterprise_link()),)),
+        Panel("table", "本月定额等级（按企业）", "This month per enterprise: unit-product energy consumption "
+              "(kgce/t), the quota limit, the grade met (1-3; 4 = over quota; 0 = not applicable) and output "
+              "(enterprise_analysis, period month).",
+              (Target('SELECT last("quota_grade") AS "quota_grade", last("intensity_kgce_per_t") AS "intensity", '
+                      'last("quota_limit_kgce_per_t") AS "limit", last("output_t") AS "output_t" '
+                      "FROM \"enterprise_analysis\" WHERE \"period\" = 'month' AND "
+                      f'{ENTERPRISE_MATCH} AND $timeFilter GROUP BY "enterprise"',
+                      Expect(("quota_grade", "intensity", "limit", "output_t"), ("enterprise",)),
+                      result_format="table"),
+               info_target("B")),
+              (14, 27, 10, 10), decimals=1, time_from="now/M", transformations=(JOIN_ON_ENTERPRISE,),
+              thresholds=((None, "green"), (4, "red")),
+              options={"sortBy": [{"displayName": "quota_grade", "desc": True}], "showHeader": True},
+              links=(Link("企业详情 Enterprise detail", enterprise_link()),)),
     )
     return Dashboard(
         uid=UID,
         title="定额与碳排放合规",
-        description="Quota and carbon compliance across the city. Today: the terms of the unit-product quota "
-                    "(process energy and output) and data quality; quota grades, tce and CO2 join when the "
-                    "analysis results are written to InfluxDB (docs/dashboards.md).",
+        description="Quota and carbon compliance across the city: the terms of the unit-product quota "
+                    "(process energy and output), data quality, over-quota enterprises, quota grades, tce and CO2.",
         panels=panels,
         variables=variables(),
         time_from="now-30d",

@@ -1,4 +1,4 @@
-"""企业能耗详情 Enterprise detail: live power, carriers, hourly load, power factor, product energy, completeness."""
+"""企业能耗详情 Enterprise detail: power, carriers, hourly load, TOU split, pf, quota, carbon, completeness."""
 
 from __future__ import annotations
 
@@ -9,6 +9,58 @@ UID = ENTERPRISE_DASHBOARD_UID
 
 _LINE = {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10, "spanNulls": False}
 _BARS = {"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "none", "group": "A"}}
+
+
+def _analysis_panels() -> tuple[Panel, ...]:
+    """Time-of-use split, unit-product intensity against the quota grades, carbon (enterprise_analysis and
+    enterprise_tou_daily, written by analytics/publish_job.py)."""
+    return (
+        Panel("timeseries", "分时用电（逐日）", "Electricity per local day in each Shanxi time-of-use period "
+              "(critical_peak 尖峰, peak 峰, flat 平, valley 谷, deep_valley 深谷), kWh, from the hourly rollups "
+              "(enterprise_tou_daily; main meters only).",
+              (Target('SELECT sum("kwh") AS "kwh" FROM "enterprise_tou_daily" '
+                      f'WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY {DAY_BUCKET}, "period" fill(none)',
+                      Expect(("kwh",), ("period",), min_series=3), alias="$tag_period"),),
+              (0, 32, 12, 8), unit="kwatth",
+              custom={"drawStyle": "bars", "fillOpacity": 70, "stacking": {"mode": "normal", "group": "A"}}),
+        Panel("piechart", "分时用电占比", "Share of the time range's electricity in each time-of-use period "
+              "(enterprise_tou_daily): what moving load out of the peak hours can save.",
+              (Target('SELECT sum("kwh") AS "kwh" FROM "enterprise_tou_daily" '
+                      f'WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY "period"',
+                      Expect(("kwh",), ("period",), min_series=3), alias="$tag_period"),),
+              (12, 32, 6, 8), unit="kwatth",
+              options={"reduceOptions": {"calcs": ["sum"], "fields": "", "values": False},
+                       "pieType": "donut", "displayLabels": ["percent"],
+                       "legend": {"showLegend": True, "displayMode": "table", "placement": "right",
+                                  "values": ["percent"]}}),
+        Panel("stat", "本月定额等级", "This month's unit-product energy consumption (kgce/t) and the quota grade "
+              "met: 1-3 = grade of the quota standard, 4 = above the limit (over quota), 0 = not applicable "
+              "(no quota product or no output). enterprise_analysis, period month.",
+              (Target('SELECT last("intensity_kgce_per_t") AS "单位产品能耗", last("quota_grade") AS "定额等级" '
+                      "FROM \"enterprise_analysis\" WHERE \"period\" = 'month' AND "
+                      f"{ENTERPRISE_MATCH} AND $timeFilter",
+                      Expect(("单位产品能耗", "定额等级"))),),
+              (18, 32, 6, 8), time_from="now/M", decimals=1,
+              options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                       "colorMode": "value", "graphMode": "none", "textMode": "value_and_name"}),
+        Panel("timeseries", "单位产品能耗与定额等级（逐日）", "Unit-product energy consumption per local day "
+              "(kgce/t, the product's process boundary) against the quota standard's grade 1, grade 2 and limit "
+              "(grade 3) in force that day (enterprise_analysis, period day).",
+              (Target('SELECT mean("intensity_kgce_per_t") AS "单位产品能耗", mean("grade1_kgce_per_t") AS "1级", '
+                      'mean("grade2_kgce_per_t") AS "2级", mean("quota_limit_kgce_per_t") AS "限定值（3级）" '
+                      "FROM \"enterprise_analysis\" WHERE \"period\" = 'day' AND "
+                      f"{ENTERPRISE_MATCH} AND $timeFilter GROUP BY {DAY_BUCKET} fill(none)",
+                      Expect(("单位产品能耗", "1级", "2级", "限定值（3级）"))),),
+              (0, 40, 12, 8), unit="none", decimals=1, custom=_LINE),
+        Panel("timeseries", "碳排放（逐日）", "CO2 per local day, t: scope 1 (fuels burnt on site) and scope 2 "
+              "(purchased electricity and heat), from enterprise_analysis (period day).",
+              (Target('SELECT sum("scope1_t") AS "范围一", sum("scope2_t") AS "范围二" FROM "enterprise_analysis" '
+                      f"WHERE \"period\" = 'day' AND {ENTERPRISE_MATCH} AND $timeFilter "
+                      f"GROUP BY {DAY_BUCKET} fill(none)",
+                      Expect(("范围一", "范围二"))),),
+              (12, 40, 12, 8), unit="none", decimals=2,
+              custom={"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal", "group": "A"}}),
+    )
 
 
 def dashboard() -> Dashboard:
@@ -76,6 +128,7 @@ def dashboard() -> Dashboard:
                       Expect(("state", "value", "threshold", "peak"), ("meter", "rule", "severity")),
                       result_format="table"),),
               (12, 24, 12, 8)),
+        *_analysis_panels(),
     )
     return Dashboard(
         uid=UID,

@@ -1,7 +1,7 @@
-"""平台运行状态 Platform health: ingest, reporting gateways, silent gateways, rollup progress.
+"""平台运行状态 Platform health: ingest, reporting gateways, silent gateways, rollup progress, collector health.
 
-Dead letters and the spool live in the collector (SQLite, disk, Prometheus `/metrics`), not in
-InfluxDB; their panels wait for a measurement (docs/dashboards.md).
+The collector writes its own counters (`collector_stats`), dead letters by reason (`deadletter_count`) and
+the gateways' MQTT status messages (`gateway_status`) to InfluxDB (collector/health.py, docs/schema.md).
 """
 
 from __future__ import annotations
@@ -26,6 +26,62 @@ def gateway_recent_rate(time_filter: str = "$timeFilter") -> str:
         'GROUP BY time(5m), "enterprise", "gateway" fill(0)'
         ') GROUP BY "enterprise", "gateway"'
         ') GROUP BY "enterprise", "gateway"'
+    )
+
+
+STATUS_LOOKBACK = "30d"
+"""A status message is written once (retained, at its own ts): the current state is the last one in this window."""
+
+
+def collector_panels(stat: dict[str, object]) -> tuple[Panel, ...]:
+    """Ingest rate, dead letters, spool and write latency per collector; gateways online by the status topic."""
+    line_style = {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10}
+    last_status = ('SELECT last("online") AS "online" FROM "gateway_status" '
+                   f'WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY "enterprise", "gateway"')
+    return (
+        Panel("timeseries", "采集写入速率（按采集器）", "Readings stored and MQTT messages received per second by "
+              "each collector (collector_stats stored_per_s / received_per_s: the collector's own rate between "
+              "two of its points, averaged per interval).",
+              (Target('SELECT mean("stored_per_s") AS "readings_per_s" FROM "collector_stats" '
+                      'WHERE $timeFilter GROUP BY time($__interval), "collector" fill(none)',
+                      Expect(("readings_per_s",), ("collector",)), alias="$tag_collector 读数/秒"),
+               Target('SELECT mean("received_per_s") AS "messages_per_s" '
+                      'FROM "collector_stats" WHERE $timeFilter GROUP BY time($__interval), "collector" fill(none)',
+                      Expect(("messages_per_s",), ("collector",)), ref_id="B", alias="$tag_collector 消息/秒")),
+              (0, 24, 12, 8), unit="none", interval="1m", time_from="24h", custom=line_style),
+        Panel("timeseries", "死信（按原因）", "Dead letters per interval and reason, all collectors "
+              "(deadletter_count; details: `enerdiag deadletters` on the collector host).",
+              (Target('SELECT sum("count") AS "deadletters" FROM "deadletter_count" WHERE $timeFilter '
+                      'GROUP BY time($__interval), "reason" fill(none)',
+                      Expect(("deadletters",), ("reason",)), alias="$tag_reason"),),
+              (12, 24, 12, 8), unit="none", interval="1m", time_from="24h",
+              custom={"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal", "group": "A"}}),
+        Panel("timeseries", "缓存积压与写入延迟（按采集器）", "Batches waiting in each collector's disk spool "
+              "(InfluxDB unreachable; 0 normally), backpressure (1 while the spool is full and nothing is "
+              "acknowledged) and the mean InfluxDB write latency per batch, s.",
+              (Target('SELECT max("spool_depth") AS "spool_batches", max("backpressure") AS "backpressure" '
+                      'FROM "collector_stats" WHERE $timeFilter GROUP BY time($__interval), "collector" fill(none)',
+                      Expect(("spool_batches", "backpressure"), ("collector",)), alias="$tag_collector $col"),
+               Target('SELECT mean("write_seconds_mean") AS "write_s" FROM "collector_stats" WHERE $timeFilter '
+                      'GROUP BY time($__interval), "collector" fill(none)',
+                      Expect(("write_s",), ("collector",)), ref_id="B", alias="$tag_collector 写入延迟 s")),
+              (0, 32, 12, 8), unit="none", interval="1m", time_from="24h", custom=line_style),
+        Panel("stat", "网关在线（状态主题）", "Gateways whose last MQTT status message (retained, with last "
+              f"will) in the last {STATUS_LOOKBACK} says online (gateway_status).",
+              (Target(f'SELECT sum("online") AS "online" FROM ({last_status})', Expect(("online",))),),
+              (12, 32, 4, 8), unit="none", time_from=STATUS_LOOKBACK, options=stat),
+        Panel("table", "网关状态（最近一次状态消息）", "Per gateway: the last status message (1 = online, "
+              "0 = offline or last will) and when it was sent; offline first.",
+              (Target(last_status, Expect(("online",), ("enterprise", "gateway")), result_format="table"),),
+              (16, 32, 8, 8), time_from=STATUS_LOOKBACK, thresholds=((None, "red"), (1, "green")),
+              options={"sortBy": [{"displayName": "online", "desc": False}], "showHeader": True}),
+        Panel("table", "死信（按原因与企业）", "Dead letters in the time range per reason and enterprise "
+              "('-' = the topic named no registered enterprise).",
+              (Target('SELECT sum("count") AS "deadletters" FROM "deadletter_count" WHERE $timeFilter '
+                      'GROUP BY "reason", "enterprise"',
+                      Expect(("deadletters",), ("reason", "enterprise")), result_format="table"),),
+              (0, 40, 24, 8), time_from="24h",
+              options={"sortBy": [{"displayName": "deadletters", "desc": True}], "showHeader": True}),
     )
 
 
@@ -75,12 +131,13 @@ def dashboard() -> Dashboard:
                       Expect(("rolled_up",)), ref_id="B", alias="已汇总")),
               (0, 16, 24, 8), unit="none", time_from="48h",
               custom={"drawStyle": "line", "lineWidth": 1, "fillOpacity": 0}),
+        *collector_panels(stat),
     )
     return Dashboard(
         uid=UID,
         title="平台运行状态",
-        description="Platform health for operators: ingest per quantity, gateways and enterprises reporting, "
-                    "silent gateways, rollup progress.",
+        description="Platform health for operators: ingest per quantity and per collector, gateways and "
+                    "enterprises reporting, silent gateways, gateway status, dead letters, spool, rollup progress.",
         panels=panels,
         variables=variables(),
         time_from="now-24h",

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,9 +18,11 @@ from analytics.enterprise import EnterpriseInfo
 from analytics.registry_view import load_enterprises
 from analytics.rollup_job import DEFAULT_SCAN_DAYS, run_rollup
 from analytics.summary import AnalyzeOptions
+from core.domain import DEFAULT_TIMEZONE
 from core.influx import InfluxError, InfluxV1
 from core.registry.db import session_scope
 from core.settings import get_settings
+from enerdiag.commands.dashboards import publish_feed
 from enerdiag.errors import EXIT_BAD_INPUT, fail
 
 MAX_PERIOD_DAYS = 3 * 366
@@ -50,6 +53,24 @@ def _influx() -> InfluxV1:
     return InfluxV1.from_settings(get_settings())
 
 
+FEED_MAX_DAYS = 400
+"""Most days one rollup run re-feeds to the dashboards (a longer backfill: `enerdiag dashboards feed`)."""
+
+
+def _touched_days(dirty: dict[str, tuple[int, int]], enterprises: list[EnterpriseInfo]) -> list[dt.date]:
+    """Local days whose rollups this run recomputed, plus yesterday and today (the running day's feed)."""
+    zones = {e.code: e.timezone for e in enterprises}
+    now = dt.datetime.now(dt.UTC)
+    days = {(now - dt.timedelta(days=1)).astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date(),
+            now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()}
+    for code, (lo, hi) in dirty.items():
+        zone = ZoneInfo(zones.get(code) or DEFAULT_TIMEZONE)
+        first = dt.datetime.fromtimestamp(lo, zone).date()
+        last = dt.datetime.fromtimestamp(max(lo, hi - 1), zone).date()
+        days.update(first + dt.timedelta(days=k) for k in range((last - first).days + 1))
+    return sorted(days)[-FEED_MAX_DAYS:]
+
+
 def register(app: typer.Typer) -> None:
     """Attach `rollup` and `analyze` to the root app."""
 
@@ -70,8 +91,12 @@ def register(app: typer.Typer) -> None:
             with _influx() as influx:
                 report = run_rollup(influx, enterprises, since_s=since_s, scan_days=scan_days,
                                     only=enterprise is not None)
+                feed_days = _touched_days(report.dirty, enterprises)
+                feed = publish_feed(influx, enterprises, feed_days, with_activity=enterprise is None)
         except InfluxError as exc:
             fail(str(exc))
+        print(f"dashboard feed: {len(feed_days)} day(s), {feed.analysis_points} enterprise_analysis points",
+              file=sys.stderr)
         unknown = f"; {len(report.unknown_enterprises)} unknown enterprise(s) skipped" if (
             report.unknown_enterprises) else ""
         print(f"rollup: {len(report.dirty)} of {report.enterprises} enterprise(s) recomputed, "

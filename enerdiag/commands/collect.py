@@ -48,6 +48,8 @@ def register(app: typer.Typer) -> None:
         open_registry: Annotated[bool, typer.Option(
             help="accept any valid credit code and gateway without the registry (development, benchmarks)")] = False,
         log_every: Annotated[float, typer.Option(help="log the counters every N seconds")] = 30.0,
+        stats_every: Annotated[float, typer.Option(min=0, help="write collector_stats and deadletter_count "
+                                                   "points to InfluxDB every N seconds (0: never)")] = 10.0,
         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     ) -> None:
         """Run the MQTT collector until SIGINT/SIGTERM, then drain and exit 0 (采集器)."""
@@ -87,6 +89,7 @@ def register(app: typer.Typer) -> None:
             spool_max_bytes=spool_max_mb << 20,
             metrics_port=metrics_port,
             log_every=log_every,
+            stats_every=stats_every,
         )
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -100,6 +100,13 @@ def test_rollup_then_analyze_json(services, influx_db, cli: CliRunner) -> None:
     done = cli.invoke(app(), ["rollup", "--since", "2025-11-29"])
     assert done.exit_code == 0, done.output
     assert "1 of 2 enterprise(s) recomputed" in done.stderr  # the other one is up to date already
+    # the rollup also fed the dashboards for the days it recomputed (analytics/publish_job.py)
+    fed = influx.query('SELECT "tce", "over_quota" FROM "enterprise_analysis" WHERE "period" = \'day\' '
+                       f"AND time >= {DAY0}s AND time < {DAY0 + 86400}s GROUP BY \"enterprise\"")
+    fed_days = {s.tags["enterprise"]: s.records() for s in fed}
+    assert set(fed_days) == {OVER, GOOD}
+    assert fed_days[OVER][0]["over_quota"] == 1
+    assert fed_days[GOOD][0]["over_quota"] == 0
     result = cli.invoke(app(), ["analyze", "--from", "2025-12-01", "--to", "2025-12-02", "--json"])
     assert result.exit_code == 0, result.output
     objects = {o["enterprise"]: o for o in json.loads(result.stdout)}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dashboards.enterprise_info import UNKNOWN, InfoRow, lines, recent_days
+from analytics.enterprise_info import UNKNOWN, InfoRow, lines, recent_days
 
 
 def test_one_point_per_enterprise_and_local_day_at_local_midnight() -> None:

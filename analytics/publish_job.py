@@ -1,0 +1,279 @@
+"""Publish the analytics where Grafana can read them: `enterprise_info`, `enterprise_analysis`, `enterprise_tou_daily`.
+
+Grafana reads InfluxDB only, so the registry facts, the `enerdiag analyze` results (CONTRACTS.md section 6)
+and the time-of-use split of the hourly rollups are written back as small measurements (docs/schema.md,
+"Dashboard feed"). Every point has a fixed time (the local midnight starting its day or month), so running
+the job again overwrites the same points: idempotent. Tags are bounded: enterprise (registry), period
+(`day`/`month`, or one of the five TOU periods), county and industry (registry).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
+
+from analytics.activity import GroupActivity, group_activity
+from analytics.analyze_job import activity, analyze
+from analytics.calendar import local_midnight_s, next_month
+from analytics.energy import FUEL_CARRIERS
+from analytics.enterprise import EnterpriseInfo, total_carrier
+from analytics.enterprise_info import UNKNOWN, InfoRow
+from analytics.enterprise_info import lines as info_lines
+from analytics.quota import OVER_QUOTA, QuotaResult
+from analytics.refs import Reference
+from analytics.rollup_job import HOURLY
+from analytics.summary import AnalyzeOptions
+from core.influx import InfluxV1, line, quote_ident, quote_literal
+
+ANALYSIS = "enterprise_analysis"
+TOU_DAILY = "enterprise_tou_daily"
+ACTIVITY = "activity_index"
+ACTIVITY_DAYS = 7
+ACTIVITY_BASE_DAYS = 28
+"""Operation index of a day: tce/day over the 7 local days ending with it against the 28 days before them."""
+CITY = "全市"
+TOU_PERIODS = ("critical_peak", "peak", "flat", "valley", "deep_valley")
+GRADE_NA = 0
+GRADE_OVER = 4
+"""`quota_grade`: 1-3 the best grade met, 4 above grade 3 (over quota), 0 not applicable."""
+
+Period = Literal["day", "month"]
+
+
+class TouReference(Reference, Protocol):
+    """The reference data with the Shanxi time-of-use tables (core.reference.ReferenceData)."""
+
+    def tou_period_of(self, local_datetime: dt.datetime, *, two_part_user: bool = True,
+                      deep_valley_day: bool = False) -> Any: ...
+
+    def is_deep_valley_day(self, on_date: dt.date) -> Any: ...
+
+
+BATCH_ENTERPRISES = 200
+WRITE_LINES = 5000
+
+
+@dataclass(slots=True)
+class PublishReport:
+    """What one run wrote."""
+
+    info_points: int = 0
+    analysis_points: int = 0
+    activity_points: int = 0
+    tou_points: int = 0
+    seconds: float = 0.0
+    skipped_tou_days: list[str] = field(default_factory=list)  # "CODE DATE: reason" (no tariff edition etc.)
+
+
+# ------------------------------------------------------------------ pure: analysis results → points
+
+def analysis_fields(result: Mapping[str, Any], quota: QuotaResult) -> dict[str, float | int]:
+    """The `enterprise_analysis` fields of one section-6 result (fields without a value are left out).
+
+    `excess_pct`: how far above the limit, % of it (ranks products with different units); it, `gap_per_unit_kgce`
+    and `gap_tce` are 0 when not over quota (always written, so a rewritten point
+    never keeps an old gap: InfluxDB merges the fields of a point written twice).
+    """
+    co2 = result.get("co2") or {}
+    fields: dict[str, float | int] = {
+        "tce": float(result.get("tce") or 0.0),
+        "co2_t": float(result.get("co2_t") or 0.0),
+        "scope1_t": float(co2.get("scope1_t") or 0.0),
+        "scope2_t": float(co2.get("scope2_t") or 0.0),
+        "output_t": float(result.get("output_t") or 0.0),
+        "over_quota": int(quota.status == OVER_QUOTA),
+        "quota_grade": GRADE_OVER if quota.status == OVER_QUOTA else (quota.grade or GRADE_NA),
+        "gap_per_unit_kgce": float(quota.gap_per_unit or 0.0) if quota.status == OVER_QUOTA else 0.0,
+        "gap_tce": float(quota.gap_tce or 0.0) if quota.status == OVER_QUOTA else 0.0,
+        "excess_pct": float(100.0 * quota.severity),
+    }
+    if co2.get("green_share") is not None:
+        fields["green_share"] = float(co2["green_share"])
+    intensity = quota.value if quota.value is not None else result.get("intensity_kgce_per_t")
+    if intensity is not None:  # the product's process boundary when it has process meters, else the site
+        fields["intensity_kgce_per_t"] = float(intensity)
+    if quota.limit is not None:
+        fields["quota_limit_kgce_per_t"] = float(quota.limit)
+    if quota.quota is not None:
+        fields["grade1_kgce_per_t"] = float(quota.quota.grade_1.value)
+        fields["grade2_kgce_per_t"] = float(quota.quota.grade_2.value)
+    energy = [float(v) for c, v in (result.get("completeness") or {}).items()
+              if c in ("electricity", *FUEL_CARRIERS) and v is not None]
+    fields["completeness"] = min(energy) if energy else 0.0
+    return fields
+
+
+def analysis_line(result: Mapping[str, Any], quota: QuotaResult, period: Period) -> str:
+    """One point at the local midnight starting the analysed period (`from`, in the enterprise's zone)."""
+    start = local_midnight_s(dt.date.fromisoformat(result["from"]), result.get("timezone") or "Asia/Shanghai")
+    return line(ANALYSIS, {"enterprise": result["enterprise"], "period": period}, analysis_fields(result, quota),
+                start)
+
+
+def activity_windows(day: dt.date) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
+    """(current, reference) local-day windows of the operation index of `day` (ends with `day`)."""
+    end = day + dt.timedelta(days=1)
+    start = end - dt.timedelta(days=ACTIVITY_DAYS)
+    return (start, end), (start - dt.timedelta(days=ACTIVITY_BASE_DAYS), start)
+
+
+def activity_lines(by: str, groups: Iterable[GroupActivity], time_s: int) -> list[str]:
+    """`activity_index` points: tags `by` (county | industry | city), `group`; the index is left out when no
+    member has enough data (analytics/activity.py: ≥ 90 % completeness in both windows)."""
+    out = []
+    for g in groups:
+        fields: dict[str, float | int] = {"enterprises": g.enterprises, "excluded": g.excluded,
+                                          "current_tce_per_day": float(g.current_tce_per_day),
+                                          "reference_tce_per_day": float(g.reference_tce_per_day)}
+        if g.index is not None:
+            fields["activity_index"] = float(round(g.index, 6))
+        group = UNKNOWN if g.group == "unknown" else g.group  # as enterprise_info, so $county/$industry match
+        out.append(line(ACTIVITY, {"by": by, "group": group}, fields, time_s))
+    return out
+
+
+# ------------------------------------------------------------------ pure: hourly kWh → TOU periods
+
+def day_periods(reference: TouReference, day: dt.date) -> list[str]:
+    """The Shanxi TOU period of each local hour 0..23 of `day` (deep-valley hours on the notice's rest days)."""
+    deep = bool(reference.is_deep_valley_day(day).value)
+    return [reference.tou_period_of(dt.datetime.combine(day, dt.time(hour)), deep_valley_day=deep).value
+            for hour in range(24)]
+
+
+def tou_split(hourly: Iterable[tuple[int, float]], timezone: str,
+              periods_of: Mapping[dt.date, list[str]]) -> dict[dt.date, dict[str, float]]:
+    """kWh per local day and TOU period from (hour start epoch s, kWh); every period of the day is present (0 if
+    no kWh), so a rewritten day never keeps a stale period. Days missing from `periods_of` are left out."""
+    zone = ZoneInfo(timezone)
+    out: dict[dt.date, dict[str, float]] = {}
+    for hour_s, kwh in hourly:
+        local = dt.datetime.fromtimestamp(hour_s, zone)
+        table = periods_of.get(local.date())
+        if table is None:
+            continue
+        day = out.setdefault(local.date(), dict.fromkeys(table, 0.0))
+        day[table[local.hour]] += kwh
+    return out
+
+
+def tou_lines(code: str, timezone: str, split: Mapping[dt.date, Mapping[str, float]]) -> list[str]:
+    """`enterprise_tou_daily` points: tags enterprise, period; field kwh; time = local midnight of the day."""
+    return [line(TOU_DAILY, {"enterprise": code, "period": period}, {"kwh": float(round(kwh, 6))},
+                 local_midnight_s(day, timezone))
+            for day, per in sorted(split.items()) for period, kwh in sorted(per.items())]
+
+
+# ------------------------------------------------------------------ I/O
+
+def read_hourly_electricity(influx: InfluxV1, enterprises: list[EnterpriseInfo], start_s: int,
+                            end_s: int) -> dict[str, list[tuple[int, float]]]:
+    """Hourly kWh (`consumption_hourly` energy_kwh) of the meters that make each enterprise's electricity total
+    (main meters; sub-meters would double count), summed per hour."""
+    out: dict[str, dict[int, float]] = {e.code: {} for e in enterprises}
+    by_code = {e.code: e for e in enterprises}
+    codes = list(by_code)
+    for i in range(0, len(codes), BATCH_ENTERPRISES):
+        batch = codes[i:i + BATCH_ENTERPRISES]
+        where = " OR ".join(f"\"enterprise\" = {quote_literal(c)}" for c in batch)
+        q = (f"SELECT \"value\" FROM {quote_ident(HOURLY)} WHERE ({where}) AND \"quantity\" = 'energy_kwh' "
+             f"AND time >= {start_s}s AND time < {end_s}s GROUP BY \"enterprise\", \"meter\"")
+        for series in influx.query(q):
+            code, meter = series.tags.get("enterprise", ""), series.tags.get("meter", "")
+            if code not in by_code or total_carrier(by_code[code], meter, "energy_kwh") != "electricity":
+                continue
+            hours = out[code]
+            for row in series.records():
+                if row.get("value") is not None:
+                    hours[int(row["time"])] = hours.get(int(row["time"]), 0.0) + float(row["value"])
+    return {code: sorted(hours.items()) for code, hours in out.items()}
+
+
+def _write(influx: InfluxV1, lines: list[str]) -> None:
+    for i in range(0, len(lines), WRITE_LINES):
+        influx.write(lines[i:i + WRITE_LINES], precision="s")
+
+
+def publish(influx: InfluxV1, enterprises: list[EnterpriseInfo], reference: TouReference, days: Iterable[dt.date], *,
+            names: Mapping[str, str] | None = None, options: AnalyzeOptions | None = None,
+            today: dt.date | None = None, with_activity: bool = True) -> PublishReport:
+    """Write the dashboard feed for the local `days` (and the calendar months containing them).
+
+    Per day: `enterprise_info`, `enterprise_analysis` (period `day`), `enterprise_tou_daily`; per month:
+    `enterprise_analysis` (period `month`, [month start, next month): month to date until it ends), and the
+    operation index `activity_index` of each day before `today` (default: today in Asia/Shanghai; a day still
+    running would read as a slowdown; `with_activity=False` when `enterprises` is not the whole registry, whose
+    city and group indices it would overwrite). Call it after the rollups (it reads `enterprise_daily`,
+    `enterprise_monthly`, `product_daily`, `consumption_hourly`).
+    """
+    started = time.monotonic()
+    report = PublishReport()
+    day_list = sorted(set(days))
+    if not enterprises or not day_list:
+        return report
+    names = names or {}
+    info = info_lines([InfoRow(e.code, e.county, e.industry, names.get(e.code), e.product, e.timezone)
+                       for e in enterprises], day_list)
+    _write(influx, info)
+    report.info_points = len(info)
+    analysis: list[str] = []
+    for day in day_list:
+        for result, quota in analyze(influx, enterprises, day, day + dt.timedelta(days=1), reference, options):
+            analysis.append(analysis_line(result, quota, "day"))
+    for month in sorted({d.replace(day=1) for d in day_list}):
+        for result, quota in analyze(influx, enterprises, month, next_month(month), reference, options):
+            analysis.append(analysis_line(result, quota, "month"))
+    _write(influx, analysis)
+    report.analysis_points = len(analysis)
+    today = today or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    if with_activity:
+        report.activity_points = _publish_activity(influx, enterprises, reference,
+                                                   [d for d in day_list if d < today])
+    report.tou_points = _publish_tou(influx, enterprises, reference, day_list, report)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _publish_activity(influx: InfluxV1, enterprises: list[EnterpriseInfo], reference: TouReference,
+                      day_list: list[dt.date]) -> int:
+    """The city, county and industry operation index of each day (time: the day's local midnight in Asia/Shanghai,
+    the city's zone; the windows are local days of each enterprise)."""
+    out: list[str] = []
+    for day in day_list:
+        current, base = activity_windows(day)
+        at = local_midnight_s(day, "Asia/Shanghai")
+        groups, rows = activity(influx, enterprises, current, base, reference, "county")
+        out.extend(activity_lines("county", groups, at))
+        industry = {e.code: e.industry or "unknown" for e in enterprises}  # as analytics.analyze_job.activity
+        out.extend(activity_lines("industry", group_activity(replace(r, group=industry[r.code]) for r in rows), at))
+        out.extend(activity_lines("city", group_activity(replace(r, group=CITY) for r in rows), at))
+    _write(influx, out)
+    return len(out)
+
+
+def _publish_tou(influx: InfluxV1, enterprises: list[EnterpriseInfo], reference: TouReference,
+                 day_list: list[dt.date], report: PublishReport) -> int:
+    periods_of: dict[dt.date, list[str]] = {}
+    for day in day_list:
+        try:
+            periods_of[day] = day_periods(reference, day)
+        except LookupError as exc:  # no tariff edition or holiday calendar for that day
+            report.skipped_tou_days.append(f"{day}: {exc}")
+    by_tz: dict[str, list[EnterpriseInfo]] = {}
+    for e in enterprises:
+        by_tz.setdefault(e.timezone, []).append(e)
+    written = 0
+    for tz, group in by_tz.items():
+        start = local_midnight_s(day_list[0], tz)
+        end = local_midnight_s(day_list[-1] + dt.timedelta(days=1), tz)
+        hourly = read_hourly_electricity(influx, group, start, end)
+        out: list[str] = []
+        for e in group:
+            out.extend(tou_lines(e.code, tz, tou_split(hourly[e.code], tz, periods_of)))
+        _write(influx, out)
+        written += len(out)
+    return written

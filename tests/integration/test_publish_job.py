@@ -1,0 +1,164 @@
+"""`enerdiag dashboards feed` on real InfluxDB: registry + rollups → enterprise_info, enterprise_analysis,
+enterprise_tou_daily, checked against `analyze` and the reference TOU table; running twice changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from analytics.analyze_job import analyze
+from analytics.publish_job import ANALYSIS, GRADE_OVER, TOU_DAILY, day_periods
+from analytics.registry_view import load_enterprises
+from analytics.rollup_job import run_rollup
+from core.influx import InfluxV1, line
+from core.reference import get_reference
+from core.registry.creditcode import complete_credit_code
+from core.registry.db import dispose_engines, session_scope
+from core.registry.loader import load_registry_file
+from core.settings import get_settings
+from enerdiag.commands import dashboards as dashboards_commands
+
+pytestmark = pytest.mark.integration
+
+OVER = "91140200MA0H2KXX88"  # 48 t of clinker a day: over quota
+GOOD = complete_credit_code("91140200", "MA0H2KYY")  # 96 t a day on its own process meters: grade 1
+DAY = dt.date(2025, 12, 1)
+DAY0 = 1_764_518_400  # 2025-12-01 00:00 Asia/Shanghai
+
+REGISTRY = """
+enterprises:
+  - code: {over}
+    name: 大同示例水泥有限公司
+    industry: "3011"
+    county: 云冈区
+    product: cement_clinker
+    gateways: [{{id: gw1}}]
+    meters:
+      - {{id: M01, gateway: gw1, carrier: electricity, role: main}}
+      - {{id: M02, gateway: gw1, carrier: electricity, role: sub}}
+      - {{id: G01, gateway: gw1, carrier: natural_gas, role: main}}
+      - {{id: O01, gateway: gw1, carrier: output, role: process, product: cement_clinker}}
+  - code: {good}
+    name: 示例二号水泥有限公司
+    industry: "3011"
+    county: 平城区
+    product: cement_clinker
+    gateways: [{{id: gw1}}]
+    meters:
+      - {{id: M01, gateway: gw1, carrier: electricity, role: main}}
+      - {{id: P01, gateway: gw1, carrier: electricity, role: process, product: cement_clinker}}
+      - {{id: G01, gateway: gw1, carrier: natural_gas, role: process, product: cement_clinker}}
+      - {{id: O01, gateway: gw1, carrier: output, role: process, product: cement_clinker}}
+"""
+KWH_PER_HOUR = 1000.0  # main meter M01: 250 kWh per 15 minutes
+
+
+def seed(influx: InfluxV1, code: str, start_s: int, quarters: int, output_per_15min: float) -> None:
+    """Counter readings every 15 minutes from `start_s`: main meter 1,000 kWh/h, sub-meter 400 kWh/h,
+    process meter 600 kWh/h, gas 100 m3/h, output `output_per_15min` t per quarter hour."""
+    lines = []
+    for meter, field, step in (("M01", "energy_kwh", 250.0), ("M02", "energy_kwh", 100.0),
+                               ("P01", "energy_kwh", 150.0), ("G01", "gas_m3", 25.0),
+                               ("O01", "output_t", output_per_15min)):
+        lines += [line("reading", {"enterprise": code, "gateway": "gw1", "meter": meter}, {field: 7.0 + step * k},
+                       start_s + 900 * k) for k in range(quarters + 1)]
+    influx.write(lines)
+
+
+@pytest.fixture
+def registry(services, influx_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A file registry with the two cement plants; settings point at it and at the test database."""
+    monkeypatch.setenv("ENERDIAG_INFLUX_DB", influx_db)
+    monkeypatch.setenv("ENERDIAG_DB_URL", f"sqlite:///{tmp_path / 'registry.sqlite3'}")
+    get_settings.cache_clear()
+    path = tmp_path / "registry.yaml"
+    path.write_text(REGISTRY.format(over=OVER, good=GOOD), encoding="utf-8")
+    with session_scope() as session:
+        load_registry_file(session, path)
+    yield influx_db
+    dispose_engines()
+    get_settings.cache_clear()
+
+
+def app() -> typer.Typer:
+    root = typer.Typer()
+    dashboards_commands.register(root)
+    return root
+
+
+def _points(influx: InfluxV1, measurement: str) -> int:
+    return sum(len(s.values) for s in influx.query(f'SELECT * FROM "{measurement}" GROUP BY *'))
+
+
+def test_feed_writes_analysis_tou_and_info_and_is_idempotent(services, registry: str) -> None:
+    influx = InfluxV1(services.influx_url, registry)
+    seed(influx, OVER, DAY0, 96, 0.5)
+    seed(influx, GOOD, DAY0, 96, 1.0)
+    with session_scope() as session:
+        enterprises = load_enterprises(session)
+    run_rollup(influx, enterprises, since_s=DAY0 - 86400, now_s=DAY0 + 2 * 86400)
+    runner = CliRunner()
+    result = runner.invoke(app(), ["dashboards", "feed", "--from", "2025-12-01", "--to", "2025-12-02"])
+    assert result.exit_code == 0, result.output
+    assert "2 enterprise_info, 4 enterprise_analysis" in result.stdout
+
+    info = influx.query('SELECT "name" FROM "enterprise_info" GROUP BY "enterprise", "county", "industry"')
+    assert {(s.tags["enterprise"], s.tags["county"], s.values[0][1], s.values[0][0]) for s in info} == {
+        (OVER, "云冈区", "大同示例水泥有限公司", DAY0), (GOOD, "平城区", "示例二号水泥有限公司", DAY0)}
+
+    reference = get_reference()
+    expected = {r["enterprise"]: (r, q) for r, q in analyze(influx, enterprises, DAY, DAY + dt.timedelta(days=1),
+                                                           reference)}
+    rows = influx.query(f'SELECT * FROM "{ANALYSIS}" GROUP BY "enterprise", "period"')
+    got = {(s.tags["enterprise"], s.tags["period"]): s.records()[0] for s in rows}
+    assert set(got) == {(OVER, "day"), (OVER, "month"), (GOOD, "day"), (GOOD, "month")}
+    assert got[(OVER, "month")]["time"] == DAY0  # 1 December is the first of its month too
+    for (code, _period), row in got.items():
+        result_obj, quota = expected[code]
+        assert row["tce"] == pytest.approx(result_obj["tce"]) and row["tce"] > 5
+        assert row["co2_t"] == pytest.approx(result_obj["co2_t"])
+        assert row["quota_limit_kgce_per_t"] == quota.limit
+        assert row["intensity_kgce_per_t"] == pytest.approx(quota.value)
+    assert got[(OVER, "day")]["over_quota"] == 1 and got[(OVER, "day")]["quota_grade"] == GRADE_OVER
+    assert got[(OVER, "day")]["gap_tce"] == pytest.approx(expected[OVER][1].gap_tce)
+    assert got[(GOOD, "day")]["over_quota"] == 0 and got[(GOOD, "day")]["quota_grade"] == 1
+
+    table = day_periods(reference, DAY)
+    tou = influx.query(f'SELECT "kwh" FROM "{TOU_DAILY}" GROUP BY "enterprise", "period"')
+    split = {(s.tags["enterprise"], s.tags["period"]): s.values[0][1] for s in tou}
+    for code in (OVER, GOOD):  # only the main meter counts: sub and process meters are inside it
+        assert {p: v for (c, p), v in split.items() if c == code} == {
+            p: KWH_PER_HOUR * table.count(p) for p in set(table)}
+    daily = influx.query("SELECT sum(\"value\") FROM \"enterprise_daily\" WHERE \"carrier\" = 'electricity' "
+                         'GROUP BY "enterprise"')
+    assert {s.tags["enterprise"]: s.values[0][1] for s in daily} == {OVER: 24_000.0, GOOD: 24_000.0}
+
+    activity = influx.query('SELECT * FROM "activity_index" GROUP BY "by", "group"')
+    groups = {(s.tags["by"], s.tags["group"]): s.records()[0] for s in activity}
+    assert set(groups) == {("county", "云冈区"), ("county", "平城区"), ("industry", "3011"), ("city", "全市")}
+    # no data in the four reference weeks before 1 December: nobody enters the index, and it is left out
+    assert groups[("city", "全市")]["excluded"] == 2 and groups[("city", "全市")]["enterprises"] == 0
+    assert all("activity_index" not in row or row["activity_index"] is None for row in groups.values())
+
+    before = {m: _points(influx, m) for m in ("enterprise_info", ANALYSIS, TOU_DAILY, "activity_index")}
+    again = runner.invoke(app(), ["dashboards", "feed", "--from", "2025-12-01", "--to", "2025-12-02"])
+    assert again.exit_code == 0, again.output
+    assert {m: _points(influx, m) for m in before} == before
+    rows = influx.query(f'SELECT * FROM "{ANALYSIS}" GROUP BY "enterprise", "period"')
+    assert {(s.tags["enterprise"], s.tags["period"]): s.records()[0] for s in rows} == got
+    influx.close()
+
+
+def test_feed_bad_input_exits_2(registry: str) -> None:
+    runner = CliRunner()
+    bad = runner.invoke(app(), ["dashboards", "feed", "--from", "2025-13-01"])
+    assert bad.exit_code == 2 and "--from" in bad.output
+    backwards = runner.invoke(app(), ["dashboards", "feed", "--from", "2025-12-02", "--to", "2025-12-01"])
+    assert backwards.exit_code == 2
+    unknown = runner.invoke(app(), ["dashboards", "feed", "--enterprise", "91140200MA0H2KZZ00"])
+    assert unknown.exit_code == 2 and "not in the registry" in unknown.output
