@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEBS   := mosquitto mosquitto-clients influxdb postgresql curl iproute2 procps \
-          fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils chromium
+          fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 poppler-utils chromium caddy
 
 .PHONY: setup system-deps test lint demo services-up services-down clean
 

@@ -9,6 +9,8 @@ from typing import Any
 
 from analytics.diagnosis.finding import Finding
 from analytics.report.context import t
+from analytics.report.safety import ADVICE
+from analytics.safety.rules import RULES
 
 FINDING_NAMES: dict[str, tuple[str, str]] = {
     "over_quota": ("超限额", "over quota"), "base_load": ("基础负荷偏高", "base load"),
@@ -29,6 +31,8 @@ class CityRow:
     county: str | None
     summary: dict[str, Any] | None  # the section-6 object; None when the enterprise has no data in the period
     findings: Sequence[Finding] = field(default_factory=tuple)
+    safety_meters: int = 0  # meters with role `safety` in the registry
+    open_critical: dict[str, Any] | None = None  # `analytics.report.safety.open_critical_line`, None when none
 
 
 def build_city_report(rows: Sequence[CityRow], first_day: dt.date, end_day: dt.date, lang: str = "zh",
@@ -72,4 +76,18 @@ def build_city_report(rows: Sequence[CityRow], first_day: dt.date, end_day: dt.d
                  "savings_tce": round(sum(f.savings_tce for f in r.findings), 3),
                  "savings_cny": round(sum(f.savings_cny for f in r.findings), 0)} for r in ranked[:20]],
         "missing": [r.code for r in rows if r.summary is None],
+        "safety_monitored": sum(1 for r in rows if r.safety_meters),
+        "safety_open_critical": safety_lines(rows, lang),
     }
+
+
+def safety_lines(rows: Sequence[CityRow], lang: str = "zh") -> list[dict[str, Any]]:
+    """One line per enterprise with open critical safety alarms at the period end: most alarms first, then
+    the longest open."""
+    hit = sorted((r for r in rows if r.open_critical), key=lambda r: (-r.open_critical["count"],  # type: ignore[index]
+                                                                      r.open_critical["since"], r.code))  # type: ignore[index]
+    return [{"code": r.code, "name": r.name, "county": r.county, "count": r.open_critical["count"],
+             "rules": ", ".join(t(RULES[k].title_zh, ADVICE[k].title_en, lang) for k in r.open_critical["rules"]),
+             "meters": ", ".join(r.open_critical["meters"]),
+             "since": r.open_critical["since"].strftime("%Y-%m-%d %H:%M UTC")}
+            for r in hit if r.open_critical]

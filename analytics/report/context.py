@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.calendar import local_midnight_s
 from analytics.diagnosis.baseline import Baseline, cusum, fit_baseline, savings
 from analytics.diagnosis.diagnose import PeerNorms, diagnose
 from analytics.diagnosis.finding import Finding, Prices
@@ -24,7 +25,10 @@ from analytics.diagnosis.power import PF_STANDARD, power_factor
 from analytics.diagnosis.production import daily_energy
 from analytics.refs import Reference
 from analytics.report import charts
+from analytics.report.safety import safety_section
+from analytics.safety.alarms import Alarm
 from analytics.summary import enterprise_result
+from core.domain import MeterRole
 
 LANGS = ("zh", "en")
 MONTHLY_TREND_AFTER_DAYS = 62
@@ -109,8 +113,9 @@ def baseline_for(frames: PlantFrames, reference: Reference,
 
 def build_report(frames: PlantFrames, reference: Reference, options: ReportOptions | None = None, *,
                  findings: list[Finding] | None = None, norms: PeerNorms | None = None,
-                 peer: PeerRank | None = None) -> dict[str, Any]:
-    """The template context of one enterprise's diagnosis report."""
+                 peer: PeerRank | None = None, safety_alarms: Sequence[Alarm] = ()) -> dict[str, Any]:
+    """The template context of one enterprise's diagnosis report (`safety_alarms`: from `safety_alarm`, read
+    up to the period's end)."""
     opt = options or ReportOptions()
     lang = opt.lang if opt.lang in LANGS else "zh"
     found = findings if findings is not None else diagnose(frames, reference, opt.prices, norms)
@@ -167,6 +172,11 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
             if s not in seen and not s.startswith(("electricity ", "grid factor", "prices")):
                 seen.add(s)
                 references.append({"what": f.code, "value": "", "source": s, "confidence": ""})
+    ent = frames.enterprise
+    safety = safety_section(
+        safety_alarms, dt.datetime.fromtimestamp(local_midnight_s(frames.first_day, ent.timezone), dt.UTC),
+        dt.datetime.fromtimestamp(local_midnight_s(frames.end_day, ent.timezone), dt.UTC),
+        [m.meter_id for m in ent.meters if m.role == MeterRole.SAFETY.value], ent.timezone, lang)
     return {
         "lang": lang,
         "t": lambda zh, en: t(zh, en, lang),
@@ -198,4 +208,5 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
         "references": references,
         "retrofits": [t(zh, en, lang) if lang != "en" else en for zh, en in RETROFITS],
         "prices": opt.prices.as_dict(),
+        "safety": safety,
     }

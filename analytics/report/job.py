@@ -1,8 +1,8 @@
 """I/O edge of the diagnosis report: read one enterprise's registry facts and rollups, build, render, write.
 
-Reads `consumption_hourly` (all counters), 15-minute mean `power_kw` of the main meters (demand) and the
-temperature gauges of meters with a band from the raw layer; the rest is the pure code of `analytics.diagnosis`
-and `analytics.report.context`.
+Reads `consumption_hourly` (all counters), 15-minute mean `power_kw` of the main meters (demand), the
+temperature gauges of meters with a band from the raw layer and the electrical-safety alarms (`safety_alarm`);
+the rest is the pure code of `analytics.diagnosis` and `analytics.report.context`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from analytics.refs import Reference
 from analytics.report.city import CityRow, build_city_report
 from analytics.report.context import ReportOptions, build_report
 from analytics.report.render import render_html, render_pdf
+from analytics.report.safety import LOOKBACK_DAYS, open_critical_line
+from analytics.safety.alarms import Alarm
+from analytics.safety.summary import load_alarms
 from core.influx import InfluxV1, quote_ident, quote_literal
 from core.registry.models import Enterprise
 
@@ -106,6 +109,19 @@ def read_frames(influx: InfluxV1, enterprise: EnterpriseInfo, facts: DiagnosisFa
     return frames
 
 
+def read_safety_alarms(influx: InfluxV1, enterprise: EnterpriseInfo, first_day: dt.date,
+                       end_day: dt.date) -> list[Alarm]:
+    """Safety alarms from `safety_alarm` points before the period's end (a later close does not change the
+    report), looking back `LOOKBACK_DAYS` before the period for alarms opened earlier and still open."""
+    lo = local_midnight_s(first_day - dt.timedelta(days=LOOKBACK_DAYS), enterprise.timezone)
+    return load_alarms(influx, enterprise.code, lo, local_midnight_s(end_day, enterprise.timezone))
+
+
+def safety_meter_count(enterprise: EnterpriseInfo) -> int:
+    """Meters with role `safety` in the registry."""
+    return sum(1 for m in enterprise.meters if m.role == "safety")
+
+
 def peer_rank(influx: InfluxV1, enterprise: EnterpriseInfo, peers: list[EnterpriseInfo], first_day: dt.date,
               end_day: dt.date, reference: Reference) -> PeerRank | None:
     """The enterprise's intensity percentile among the registry's enterprises of its industry (from rollups)."""
@@ -120,11 +136,13 @@ def peer_rank(influx: InfluxV1, enterprise: EnterpriseInfo, peers: list[Enterpri
 
 
 def write_report(frames: PlantFrames, reference: Reference, out: Path, fmt: str, lang: str = "zh",
-                 prices: Prices | None = None, peer: PeerRank | None = None) -> int:
+                 prices: Prices | None = None, peer: PeerRank | None = None,
+                 safety_alarms: list[Alarm] | None = None) -> int:
     """Build and write the report; returns the number of findings."""
     options = ReportOptions(lang=lang, prices=prices or Prices())
     findings = diagnose(frames, reference, options.prices)
-    html = render_html(build_report(frames, reference, options, findings=findings, peer=peer))
+    html = render_html(build_report(frames, reference, options, findings=findings, peer=peer,
+                                    safety_alarms=safety_alarms or []))
     if fmt == "pdf":
         out.write_bytes(render_pdf(html))
     else:
@@ -141,8 +159,14 @@ def city_rows(influx: InfluxV1, enterprises: list[EnterpriseInfo], facts: dict[s
     found = diagnose_enterprises(influx, enterprises, facts, first_day, end_day, reference, prices)
     summaries = {r["enterprise"]: r for r, _ in analyze(influx, [e for e in enterprises if e.code in found],
                                                          first_day, end_day, reference)}
-    return [CityRow(e.code, facts.get(e.code, DiagnosisFacts()).name or e.code, e.industry, e.county,
-                    summaries.get(e.code), found.get(e.code, [])) for e in enterprises]
+    rows = []
+    for e in enterprises:
+        end = local_midnight_s(end_day, e.timezone)
+        critical = open_critical_line(read_safety_alarms(influx, e, first_day, end_day),
+                                      dt.datetime.fromtimestamp(end, dt.UTC))
+        rows.append(CityRow(e.code, facts.get(e.code, DiagnosisFacts()).name or e.code, e.industry, e.county,
+                            summaries.get(e.code), found.get(e.code, []), safety_meter_count(e), critical))
+    return rows
 
 
 def diagnose_enterprises(influx: InfluxV1, enterprises: list[EnterpriseInfo], facts: dict[str, DiagnosisFacts],

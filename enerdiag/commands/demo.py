@@ -50,7 +50,7 @@ def _injected_problems(truth: Path) -> dict[str, list[str]]:
     """The problems the simulator injected, per enterprise (its ground-truth manifest)."""
     manifest = json.loads(truth.read_text())
     return {
-        plant["enterprise"]: sorted(p["kind"] for p in plant.get("problems", []))
+        plant["enterprise"]: sorted(p["code"] for p in plant.get("problems", []))
         for plant in manifest.get("plants", [])
     }
 
@@ -66,7 +66,7 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
     out = run_dir() / "demo"
     out.mkdir(parents=True, exist_ok=True)
     city, truth, messages = out / "city.yaml", out / "truth.json", out / "messages.jsonl"
-    sim_args = ["--plants", str(plants), "--days", str(days), "--seed", str(seed)]
+    sim_args = ["--plants", str(plants), "--days", str(days), "--seed", str(seed), "--safety-faults"]
 
     _step("1/7 Simulated city: registry file and ground truth (模拟城市：企业登记与问题真值)")
     _enerdiag(
@@ -123,7 +123,10 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
             f"(injected: {','.join(injected.get(row['enterprise'], [])) or '-'})"
         )
 
-    _step("6/7 Diagnosis reports (节能诊断报告)")
+    _step("6/7 Electrical safety and diagnosis reports (电气安全报警与节能诊断报告)")
+    _enerdiag("safety", "scan", *period)
+    alarms = json.loads(_enerdiag("alarms", "--json", capture=True).stdout)
+    typer.echo(f"   {len(alarms)} electrical-safety alarm(s) from the injected safety faults (enerdiag alarms)")
     worst = max(rows, key=lambda r: sum(f.get("savings_cny") or 0 for f in r.get("findings", [])))
     enterprise_report = out / f"report-{worst['enterprise']}.pdf"
     city_report = out / "report-city.html"

@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
             city_rows,
             peer_rank,
             read_frames,
+            read_safety_alarms,
             write_city_report,
             write_report,
         )
@@ -103,13 +104,14 @@ def register(app: typer.Typer) -> None:
             with InfluxV1.from_settings(get_settings()) as influx:
                 frames = read_frames(influx, enterprise, facts.get(code, DiagnosisFacts()), start, end)
                 peer = peer_rank(influx, enterprise, everyone, start, end, reference)
+                alarms = read_safety_alarms(influx, enterprise, start, end)
         except InfluxError as exc:
             fail(str(exc))
         if frames.hourly.empty:
             fail(f"no hourly rollups for {code} between {start} and {end}: run `enerdiag rollup` first",
                  EXIT_BAD_INPUT)
         try:
-            n = write_report(frames, reference, target, fmt, lang, prices, peer)
+            n = write_report(frames, reference, target, fmt, lang, prices, peer, alarms)
         except OSError as exc:
             fail(f"cannot write {target}: {exc}")
         print(f"report: {target} ({fmt}, {n} finding(s))", file=sys.stderr)

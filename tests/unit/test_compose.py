@@ -9,6 +9,7 @@ the Debian-based image, and the Mosquitto configuration is loaded by Debian's Mo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -47,6 +48,12 @@ PLATFORM_SERVICES = {"mosquitto", "influxdb", "grafana", "postgres", "collector"
 APP_SERVICES = {"collector", "api", "scheduler"}
 # (service, container port) allowed on all host interfaces: the gateways must reach the broker.
 PUBLIC_PORTS = {("mosquitto", 1883)}
+# Optional parts: the demo city, the HTTPS proxy, and the MQTT-over-TLS override file.
+PROFILES = ("demo", "proxy")
+PROFILE_SERVICES = {"demo": {"demo-init", "simulator"}, "proxy": {"proxy"}}
+PROXY_PUBLIC_PORTS = {("proxy", 80), ("proxy", 443)}
+TLS_OVERRIDE = DEPLOY / "compose.tls.yml"
+CADDYFILE = DEPLOY / "caddy" / "Caddyfile"
 
 
 def compose_binary() -> Path:
@@ -58,11 +65,14 @@ def compose_binary() -> Path:
     return binary
 
 
-def run_compose(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `docker-compose -f docker-compose.yml ARGS` in a clean environment plus `env`."""
+def run_compose(
+    *args: str, env: dict[str, str] | None = None, files: tuple[Path, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run `docker-compose -f docker-compose.yml [-f FILES] ARGS` in a clean environment plus `env`."""
     base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "TMPDIR")}
+    extra = [arg for f in files for arg in ("-f", str(f))]
     return subprocess.run(
-        [str(compose_binary()), "-f", str(COMPOSE_FILE), *args],
+        [str(compose_binary()), "-f", str(COMPOSE_FILE), *extra, *args],
         env={**base, **(env or {})},
         cwd=ROOT,
         capture_output=True,
@@ -89,6 +99,28 @@ def services(config: dict[str, Any]) -> dict[str, Any]:
     return config["services"]
 
 
+@pytest.fixture(scope="module")
+def full_config() -> dict[str, Any]:
+    """The compose model with every optional profile (demo, proxy) switched on."""
+    profiles = [arg for name in PROFILES for arg in ("--profile", name)]
+    result = run_compose(*profiles, "config", "--format", "json", env=REQUIRED_ENV)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def all_services(full_config: dict[str, Any]) -> dict[str, Any]:
+    return full_config["services"]
+
+
+@pytest.fixture(scope="module")
+def tls_services() -> dict[str, Any]:
+    """The services with the MQTT-over-TLS override file deploy/compose.tls.yml added."""
+    result = run_compose("config", "--format", "json", env=REQUIRED_ENV, files=(TLS_OVERRIDE,))
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["services"]
+
+
 def mosquitto_settings() -> dict[str, list[str]]:
     """Directive -> values (a directive may repeat) of the production mosquitto.conf."""
     settings: dict[str, list[str]] = {}
@@ -98,6 +130,14 @@ def mosquitto_settings() -> dict[str, list[str]]:
             key, _, value = line.partition(" ")
             settings.setdefault(key, []).append(value.strip())
     return settings
+
+
+def mount_source(service: dict[str, Any], target: str) -> Path:
+    """What is bind-mounted at `target` in the container."""
+    for volume in service.get("volumes", []):
+        if volume["type"] == "bind" and volume["target"] == target:
+            return Path(volume["source"])
+    raise AssertionError(f"nothing is mounted at {target}")
 
 
 def mount_target(service: dict[str, Any], source: Path) -> str:
@@ -114,6 +154,18 @@ def mount_target(service: dict[str, Any], source: Path) -> str:
 def test_compose_config_is_valid() -> None:
     result = run_compose("config", "-q", env=REQUIRED_ENV)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("profiles", [(), ("demo",), ("proxy",), PROFILES])
+@pytest.mark.parametrize("files", [(), (TLS_OVERRIDE,)], ids=["plain", "tls"])
+def test_compose_is_valid_with_and_without_the_optional_parts(
+    profiles: tuple[str, ...], files: tuple[Path, ...]
+) -> None:
+    args = [arg for name in profiles for arg in ("--profile", name)]
+    result = run_compose(*args, "config", "--services", env=REQUIRED_ENV, files=files)
+    assert result.returncode == 0, result.stderr
+    wanted = PLATFORM_SERVICES.union(*(PROFILE_SERVICES[name] for name in profiles))
+    assert set(result.stdout.split()) == wanted
 
 
 @pytest.mark.parametrize("missing", sorted(REQUIRED_ENV))
@@ -177,29 +229,53 @@ def test_app_services_get_every_setting(services: dict[str, Any]) -> None:
         assert env["ENERDIAG_DATA_DIR"] == "/data"
 
 
-def test_every_service_has_a_healthcheck_and_restart_policy(services: dict[str, Any]) -> None:
-    for name, service in services.items():
+def one_shot(service: dict[str, Any]) -> bool:
+    """A job that runs to completion (demo-init), not a long-running service."""
+    return service.get("restart") == "no"
+
+
+def test_every_service_has_a_healthcheck_and_restart_policy(all_services: dict[str, Any]) -> None:
+    for name, service in all_services.items():
+        if one_shot(service):  # others wait for it to complete; a health check would never pass
+            continue
         check = service.get("healthcheck")
         assert check and not check.get("disable") and check["test"][0] in ("CMD", "CMD-SHELL"), name
         assert service.get("restart") in ("always", "unless-stopped"), name
 
 
-def test_depends_on_waits_for_healthy_existing_services(services: dict[str, Any]) -> None:
-    for name, service in services.items():
+def test_depends_on_waits_for_healthy_existing_services(services: dict[str, Any], all_services: dict[str, Any]) -> None:
+    for name, service in all_services.items():
         for dependency, how in service.get("depends_on", {}).items():
-            assert dependency in services, f"{name} depends on unknown {dependency}"
-            assert how["condition"] == "service_healthy", f"{name} -> {dependency}"
+            assert dependency in all_services, f"{name} depends on unknown {dependency}"
+            if one_shot(all_services[dependency]):
+                assert how["condition"] == "service_completed_successfully", f"{name} -> {dependency}"
+            else:
+                assert how["condition"] == "service_healthy", f"{name} -> {dependency}"
+            if dependency not in services and name in services:  # a profile service: only if enabled
+                assert how["required"] is False, f"{name} -> {dependency}"
     assert set(services["collector"]["depends_on"]) == {"mosquitto", "influxdb", "postgres"}
     assert set(services["api"]["depends_on"]) >= {"influxdb", "postgres"}
+    assert set(all_services["mosquitto"]["depends_on"]) == {"demo-init"}
+    assert set(all_services["simulator"]["depends_on"]) == {"demo-init", "mosquitto"}
 
 
-def test_only_the_broker_is_published_on_all_interfaces(services: dict[str, Any]) -> None:
+def public_ports(services: dict[str, Any]) -> set[tuple[str, int]]:
+    """(service, container port) published on all host interfaces."""
     public = set()
     for name, service in services.items():
         for port in service.get("ports", []):
             if port.get("host_ip", "0.0.0.0") in ("", "0.0.0.0", "::"):
                 public.add((name, port["target"]))
+    return public
+
+
+def test_only_the_broker_is_published_on_all_interfaces(
+    services: dict[str, Any], all_services: dict[str, Any], tls_services: dict[str, Any]
+) -> None:
+    public = public_ports(services)
     assert public == PUBLIC_PORTS
+    assert public_ports(all_services) == PUBLIC_PORTS | PROXY_PUBLIC_PORTS
+    assert public_ports(tls_services) == PUBLIC_PORTS | {("mosquitto", 8883)}
     assert not services["postgres"].get("ports")
     assert [p["host_ip"] for p in services["influxdb"].get("ports", [])] in ([], ["127.0.0.1"])
 
@@ -245,39 +321,73 @@ def test_mosquitto_config_is_locked_down_and_queues_deliberately(services: dict[
     assert conf["persistence_location"][0].rstrip("/") == data_dir
 
 
-@pytest.fixture()
-def production_broker(tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """Debian's Mosquitto 2.0 running the production mosquitto.conf (paths and port rewritten)."""
-    for tool in ("mosquitto", "mosquitto_passwd", "mosquitto_sub", "mosquitto_pub", "dash"):
-        assert shutil.which(tool), f"{tool} missing: apt-get install -y mosquitto mosquitto-clients dash"
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    (tmp_path / "data").mkdir()
-    text = MOSQUITTO_CONF.read_text(encoding="utf-8")
-    text = text.replace("/mosquitto/config/auth/", f"{tmp_path}/").replace("/mosquitto/data/", f"{tmp_path}/data/")
-    text = re.sub(r"^listener 1883$", f"listener {port} 127.0.0.1", text, flags=re.M)
-    (tmp_path / "mosquitto.conf").write_text(text + "\nuser root\n", encoding="utf-8")
-    subprocess.run(["mosquitto_passwd", "-c", "-b", str(tmp_path / "passwd"), "gw1", "pw1"], check=True)
-    (tmp_path / "acl").write_text("user gw1\ntopic readwrite em/v1/E1/gw1/#\n", encoding="utf-8")
-    for name in ("passwd", "acl"):
-        (tmp_path / name).chmod(0o600)
-    log = (tmp_path / "mosquitto.log").open("w")
-    proc = subprocess.Popen(["mosquitto", "-c", str(tmp_path / "mosquitto.conf")], stdout=log, stderr=log)
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def production_mosquitto(
+    workdir: Path, auth_dir: Path, conf_dir: Path, certs_dir: Path | None = None
+) -> Iterator[dict[int, int]]:
+    """Debian's Mosquitto 2.0 running the production mosquitto.conf, container paths rewritten to host
+    paths and every listener moved to a free loopback port; yields {container port: host port}."""
+    for tool in ("mosquitto", "mosquitto_passwd", "mosquitto_sub", "mosquitto_pub", "dash"):
+        assert shutil.which(tool), f"{tool} missing: apt-get install -y mosquitto mosquitto-clients dash"
+    (workdir / "data").mkdir(exist_ok=True)
+    included = workdir / "conf.d"  # the mounted directory, with paths rewritten like the main file
+    included.mkdir()
+    ports: dict[int, int] = {}
+
+    def rewrite(text: str) -> str:
+        text = text.replace("/mosquitto/config/auth/", f"{auth_dir}/").replace("/mosquitto/data/", f"{workdir}/data/")
+        text = text.replace("/mosquitto/config/conf.d", str(included))
+        if certs_dir is not None:
+            text = text.replace("/mosquitto/config/certs/", f"{certs_dir}/")
+        for port in re.findall(r"^listener (\d+)$", text, flags=re.M):
+            ports[int(port)] = free_port()
+            text = re.sub(rf"^listener {port}$", f"listener {ports[int(port)]} 127.0.0.1", text, flags=re.M)
+        return text
+
+    for conf in sorted(conf_dir.glob("*.conf")):
+        (included / conf.name).write_text(rewrite(conf.read_text(encoding="utf-8")), encoding="utf-8")
+    (workdir / "mosquitto.conf").write_text(rewrite(MOSQUITTO_CONF.read_text(encoding="utf-8")) + "\nuser root\n")
+    log = (workdir / "mosquitto.log").open("w")
+    proc = subprocess.Popen(["mosquitto", "-c", str(workdir / "mosquitto.conf")], stdout=log, stderr=log)
     try:
         deadline = time.monotonic() + 10
-        while True:
-            assert proc.poll() is None, (tmp_path / "mosquitto.log").read_text()
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert time.monotonic() < deadline, "mosquitto did not listen"
-            time.sleep(0.05)
-        yield port, tmp_path
+        for port in ports.values():
+            while True:
+                assert proc.poll() is None, (workdir / "mosquitto.log").read_text()
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                assert time.monotonic() < deadline, "mosquitto did not listen"
+                time.sleep(0.05)
+        yield ports
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+def write_gateway_account(auth_dir: Path) -> None:
+    """A password file and ACL with one gateway account gw1/pw1 allowed under em/v1/E1/gw1/."""
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(auth_dir / "passwd"), "gw1", "pw1"], check=True)
+    (auth_dir / "acl").write_text("user gw1\ntopic readwrite em/v1/E1/gw1/#\n", encoding="utf-8")
+    for name in ("passwd", "acl"):
+        (auth_dir / name).chmod(0o600)
+
+
+@pytest.fixture()
+def production_broker(tmp_path: Path, services: dict[str, Any]) -> Iterator[tuple[int, Path]]:
+    """The production broker as docker-compose.yml mounts it (no TLS), with one gateway account."""
+    write_gateway_account(tmp_path)
+    conf_dir = ROOT / mount_source(services["mosquitto"], "/mosquitto/config/conf.d")
+    with production_mosquitto(tmp_path, tmp_path, conf_dir) as ports:
+        assert set(ports) == {1883}
+        yield ports[1883], tmp_path
 
 
 @pytest.mark.integration
@@ -570,3 +680,330 @@ def test_grafana_dashboard_provider_points_at_the_repository_dashboards(services
     (provider,) = doc["providers"]
     assert {"name", "type", "options"} <= set(provider) and provider["type"] == "file"
     assert provider["options"]["path"] == mount_target(services["grafana"], ROOT / "dashboards")
+
+
+def walk_datasources(node: Any) -> Iterator[Any]:
+    """Every `datasource` value anywhere in a dashboard JSON (panels, targets, template variables)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "datasource":
+                yield value
+            yield from walk_datasources(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk_datasources(item)
+
+
+def provisioned_datasource() -> dict[str, Any]:
+    doc = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "datasources" / "influxdb.yaml").read_text())
+    (source,) = doc["datasources"]
+    return source
+
+
+def test_every_dashboard_uses_the_provisioned_datasource() -> None:
+    source = provisioned_datasource()
+    dashboards = sorted((ROOT / "dashboards").glob("*.json"))
+    assert len(dashboards) >= 4
+    uids = set()
+    for path in dashboards:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        uids.add(doc["uid"])
+        refs = list(walk_datasources(doc))
+        assert refs, f"{path.name} references no data source"
+        for ref in refs:  # a name string, or a ${DS_...} input, would break on another Grafana
+            assert ref == {"type": source["type"], "uid": source["uid"]}, f"{path.name}: {ref}"
+    # links between dashboards (/d/<uid>/...) point at dashboards that exist
+    for path in dashboards:
+        for target in re.findall(r"/d/([\w-]+)", path.read_text(encoding="utf-8")):
+            assert target in uids, f"{path.name} links to unknown dashboard {target}"
+
+
+def test_alert_rules_query_the_provisioned_datasource_in_the_dashboard_folder() -> None:
+    source = provisioned_datasource()
+    provider = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "dashboards" / "provider.yaml").read_text())
+    rule_files = sorted((DEPLOY / "grafana" / "provisioning" / "alerting").glob("*.yaml"))
+    assert rule_files
+    queried = 0
+    for path in rule_files:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for group in doc["groups"]:
+            assert group["folder"] == provider["providers"][0]["folder"], path.name
+            for rule in group["rules"]:
+                for query in rule["data"]:
+                    assert query["datasourceUid"] in (source["uid"], "__expr__"), f"{rule['uid']}: {query}"
+                    queried += query["datasourceUid"] == source["uid"]
+    assert queried >= 2  # over quota and gateway offline at least
+
+
+def test_database_name_agrees_across_compose_datasource_and_dbrp_script(
+    services: dict[str, Any], tmp_path: Path
+) -> None:
+    """Run the DBRP init script with a stand-in `influx` CLI and check the database it maps."""
+    db = services["api"]["environment"]["ENERDIAG_INFLUX_DB"]
+    influx_env = services["influxdb"]["environment"]
+    source = provisioned_datasource()
+    assert db == influx_env["DOCKER_INFLUXDB_INIT_BUCKET"] == influx_env["ENERDIAG_INFLUX_DB"]
+    assert db == source["database"] == source["jsonData"]["dbName"]
+    for name in APP_SERVICES:
+        assert services[name]["environment"]["ENERDIAG_INFLUX_DB"] == db
+    shim_dir = tmp_path / "bin"
+    shim_dir.mkdir()
+    calls = tmp_path / "calls"
+    (shim_dir / "influx").write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexit 0\n')
+    (shim_dir / "influx").chmod(0o755)
+    env = {
+        "PATH": f"{shim_dir}:{os.environ['PATH']}",
+        **{k: str(v) for k, v in influx_env.items()},
+        "DOCKER_INFLUXDB_INIT_BUCKET_ID": "0123456789abcdef",
+    }
+    for script in sorted((DEPLOY / "influxdb").glob("*.sh")):
+        result = subprocess.run(["bash", str(script)], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    create = next(line.split() for line in calls.read_text().splitlines() if "dbrp create" in line)
+    assert create[create.index("--db") + 1] == db
+    assert create[create.index("--bucket-id") + 1] == "0123456789abcdef"
+
+
+def test_broker_auth_files_are_where_mosquitto_and_the_demo_init_agree(all_services: dict[str, Any]) -> None:
+    conf = mosquitto_settings()
+    auth_dir = mount_source(all_services["mosquitto"], "/mosquitto/config/auth")
+    assert auth_dir == DEPLOY / "mosquitto" / "auth"
+    init = all_services["demo-init"]
+    init_target = mount_target(init, auth_dir)
+    script = unescape(init["command"][2])
+    acl_line = next(line for line in script.splitlines() if "registry mqtt-acl" in line).split()
+    for option, directive in (("--password-file", "password_file"), ("--acl-file", "acl_file")):
+        written = Path(acl_line[acl_line.index(option) + 1])
+        assert written.parent == Path(init_target), option
+        assert conf[directive] == [f"/mosquitto/config/auth/{written.name}"], directive
+    assert not any(v.get("read_only") for v in init["volumes"] if v["target"] == init_target)
+
+
+# ---------------------------------------------------------------- demo profile
+
+
+def demo_env(service: dict[str, Any], tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment a demo service gets from compose, with host paths and the test's venv."""
+    env = {k: str(v) for k, v in service["environment"].items()}
+    env.update(
+        PATH=f"{ENERDIAG.parent}:{os.environ['PATH']}",
+        HOME=str(tmp_path),
+        ENERDIAG_DATA_DIR=str(tmp_path / "data"),
+        ENERDIAG_RUN_DIR=str(tmp_path / "run"),
+        **extra,
+    )
+    return env
+
+
+def test_demo_services_run_the_realtime_city_in_the_demo_profile(all_services: dict[str, Any]) -> None:
+    for name in PROFILE_SERVICES["demo"]:
+        assert all_services[name]["profiles"] == ["demo"], name
+    sim = unescape(all_services["simulator"]["command"][2])
+    assert sim.startswith("exec enerdiag simulate city --mode realtime $")
+    assert "--mqtt-url mqtt://mosquitto:1883" in sim
+    assert all_services["simulator"]["environment"]["ENERDIAG_DEMO_CITY"] == "--plants 20 --seed 1 --days 30"
+
+
+def test_demo_init_and_simulator_build_the_same_city(all_services: dict[str, Any], tmp_path: Path) -> None:
+    """The simulator logs in with passwords derived from the city options: its registry must be the one loaded."""
+    init_script = unescape(all_services["demo-init"]["command"][2])
+    init_line = next(line for line in init_script.splitlines() if "simulate city" in line)
+    init_line = init_line.replace('"$registry"', str(tmp_path / "init.yaml"))
+    sim_line = unescape(all_services["simulator"]["command"][2]) + f" --dry-run --registry-out {tmp_path}/sim.yaml"
+    for service, line in (("demo-init", init_line), ("simulator", sim_line)):
+        env = demo_env(all_services[service], tmp_path)
+        result = subprocess.run(["dash", "-c", line], env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+    init_doc = yaml.safe_load((tmp_path / "init.yaml").read_text(encoding="utf-8"))
+    assert len(init_doc["enterprises"]) == 20
+    assert all(g["password"] for e in init_doc["enterprises"] for g in e["gateways"])
+    assert (tmp_path / "init.yaml").read_text() == (tmp_path / "sim.yaml").read_text()
+
+
+@pytest.fixture
+def demo_database(postgres_url: str) -> Iterator[str]:
+    """A fresh database on the session PostgreSQL for the demo registry; yields its SQLAlchemy URL."""
+    from sqlalchemy import create_engine, make_url, text
+
+    from core.registry.db import dispose_engines
+
+    name = f"demo_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    dispose_engines()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.mark.integration
+@pytest.mark.postgres
+def test_demo_init_then_simulator_publish_through_the_production_broker(
+    all_services: dict[str, Any], demo_database: str, tmp_path: Path
+) -> None:
+    """demo-init's script (real CLI, real PostgreSQL) writes accounts the production broker accepts; the
+    simulator's gateways log in with them and the collectors' account reads their telemetry."""
+    auth = tmp_path / "auth"
+    auth.mkdir()
+    init = all_services["demo-init"]
+    script = unescape(init["command"][2]).replace("/auth/", f"{auth}/")
+    env = demo_env(init, tmp_path, ENERDIAG_DB_URL=demo_database)
+    result = subprocess.run(["dash", "-c", script], env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    for name in ("passwd", "acl"):
+        stat = (auth / name).stat()
+        assert (stat.st_uid, stat.st_gid, stat.st_mode & 0o777) == (1883, 1883, 0o600), name
+    assert len((auth / "passwd").read_text().splitlines()) == 20 + 1  # one gateway per plant + collectors
+
+    collector = re.fullmatch(r"mqtt://([^:]+):([^@]+)@mosquitto:1883", env["ENERDIAG_MQTT_URL"])
+    assert collector
+    broker_dir = tmp_path / "broker"
+    broker_dir.mkdir()
+    with production_mosquitto(broker_dir, auth, DEPLOY / "mosquitto" / "conf.d") as ports:
+        port = ports[1883]
+        login = ["-h", "127.0.0.1", "-p", str(port), "-u", collector[1], "-P", collector[2]]
+        sub = subprocess.Popen(
+            ["mosquitto_sub", *login, "-i", "test-collector", "-t", "em/v1/+/+/telemetry", "-C", "3", "-W", "60", "-v"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(0.3)
+        start = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 1800))
+        sim = unescape(all_services["simulator"]["command"][2]).replace("mosquitto:1883", f"127.0.0.1:{port}")
+        sim += f" --start {start} --speed 600 --duration 6"
+        sim_env = demo_env(all_services["simulator"], tmp_path, TZ="Asia/Shanghai")
+        run = subprocess.run(["dash", "-c", sim], env=sim_env, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        out, err = sub.communicate(timeout=70)
+    assert sub.returncode == 0, err
+    topics = [line.split()[0] for line in out.splitlines() if line.strip()]
+    assert len(topics) == 3 and all(re.fullmatch(r"em/v1/\w+/gw\d+/telemetry", t) for t in topics), topics
+
+
+# ---------------------------------------------------------------- TLS: MQTT on 8883, HTTPS through Caddy
+
+
+def make_certificates(directory: Path, host: str) -> None:
+    """A test CA and a server certificate for `host` signed by it: ca.crt, server.crt, server.key."""
+    directory.mkdir(parents=True, exist_ok=True)
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    openssl("genrsa", "-out", "ca.key", "2048")
+    openssl("req", "-x509", "-new", "-key", "ca.key", "-days", "2", "-subj", "/CN=enerdiag-test-ca", "-out", "ca.crt")
+    openssl("genrsa", "-out", "server.key", "2048")
+    openssl("req", "-new", "-key", "server.key", "-subj", f"/CN={host}", "-out", "server.csr")
+    (directory / "ext.cnf").write_text(f"subjectAltName=DNS:{host},IP:127.0.0.1\n")
+    openssl(
+        "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-days", "2", "-extfile", "ext.cnf", "-out", "server.crt",
+    )  # fmt: skip
+
+
+def test_tls_override_adds_the_8883_listener_and_its_certificates(tls_services: dict[str, Any]) -> None:
+    broker = tls_services["mosquitto"]
+    conf_dir = mount_source(broker, "/mosquitto/config/conf.d")
+    assert conf_dir == DEPLOY / "mosquitto" / "tls"
+    assert {(p["target"], p["published"]) for p in broker["ports"]} == {(1883, "1883"), (8883, "8883")}
+    certs_target = mount_target(broker, DEPLOY / "mosquitto" / "certs")
+    tls_conf = (conf_dir / "tls.conf").read_text(encoding="utf-8")
+    assert re.search(r"^listener 8883$", tls_conf, flags=re.M)
+    for directive in ("certfile", "keyfile", "cafile"):
+        value = re.search(rf"^{directive} (\S+)$", tls_conf, flags=re.M)
+        assert value and Path(value.group(1)).parent == Path(certs_target), directive
+    # without the override the include directory holds no *.conf: plain MQTT only
+    assert not list((DEPLOY / "mosquitto" / "conf.d").glob("*.conf"))
+
+
+@pytest.mark.integration
+def test_tls_listener_accepts_gateways_over_tls_with_their_passwords(
+    tls_services: dict[str, Any], tmp_path: Path
+) -> None:
+    auth, certs, broker_dir = tmp_path / "auth", tmp_path / "certs", tmp_path / "broker"
+    auth.mkdir()
+    broker_dir.mkdir()
+    write_gateway_account(auth)
+    make_certificates(certs, "mqtt.test")
+    conf_dir = mount_source(tls_services["mosquitto"], "/mosquitto/config/conf.d")
+    with production_mosquitto(broker_dir, auth, conf_dir, certs) as ports:
+        assert set(ports) == {1883, 8883}
+        tls = ["-h", "127.0.0.1", "-p", str(ports[8883]), "--cafile", str(certs / "ca.crt")]
+        ok = subprocess.run(
+            ["mosquitto_pub", *tls, "-u", "gw1", "-P", "pw1", "-t", "em/v1/E1/gw1/telemetry", "-q", "1", "-m", "x"],
+            capture_output=True,
+            text=True,
+            timeout=15,
+        )
+        assert ok.returncode == 0, ok.stderr
+        wrong = subprocess.run(
+            ["mosquitto_pub", *tls, "-u", "gw1", "-P", "bad", "-t", "em/v1/E1/gw1/telemetry", "-m", "x"],
+            capture_output=True,
+            text=True,
+            timeout=15,
+        )
+        assert wrong.returncode != 0
+        make_certificates(tmp_path / "other", "mqtt.test")
+        other_ca = ["-h", "127.0.0.1", "-p", str(ports[8883]), "--cafile", str(tmp_path / "other" / "ca.crt")]
+        untrusted = subprocess.run(  # a client that trusts another CA must not connect
+            ["mosquitto_pub", *other_ca, "-u", "gw1", "-P", "pw1", "-t", "em/v1/E1/gw1/telemetry", "-m", "x"],
+            capture_output=True,
+            text=True,
+            timeout=15,
+        )
+        assert untrusted.returncode != 0
+
+
+def test_proxy_serves_grafana_and_the_api_from_the_caddyfile(all_services: dict[str, Any]) -> None:
+    proxy = all_services["proxy"]
+    assert proxy["profiles"] == ["proxy"]
+    assert mount_target(proxy, CADDYFILE) == "/etc/caddy/Caddyfile"
+    text = CADDYFILE.read_text(encoding="utf-8")
+    upstreams = set(re.findall(r"reverse_proxy (\S+):(\d+)", text))
+    assert upstreams == {("grafana", "3000"), ("api", "8000")}
+    for name, port in upstreams:  # the upstream really listens there (its published container port)
+        assert int(port) in {p["target"] for p in all_services[name]["ports"]}, name
+    config_lines = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    for variable in set(re.findall(r"\{\$(\w+)", config_lines)):
+        assert variable in proxy["environment"], variable
+    assert set(proxy["depends_on"]) == {"grafana", "api"}
+
+
+@pytest.mark.parametrize("mode", ["acme", "internal", "files"])
+def test_caddyfile_is_valid_in_every_tls_mode(mode: str, tmp_path: Path) -> None:
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.skip("caddy not installed (apt-get install -y caddy)")
+    make_certificates(tmp_path / "certs", "grafana.test")
+    (tmp_path / "certs" / "fullchain.pem").write_bytes((tmp_path / "certs" / "server.crt").read_bytes())
+    (tmp_path / "certs" / "privkey.pem").write_bytes((tmp_path / "certs" / "server.key").read_bytes())
+    caddyfile = tmp_path / "Caddyfile"
+    caddyfile.write_text(CADDYFILE.read_text(encoding="utf-8").replace("/certs/", f"{tmp_path}/certs/"))
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "PROXY_TLS_MODE": mode,
+        "PROXY_GRAFANA_HOST": "grafana.test",
+        "PROXY_API_HOST": "api.test",
+    }
+    result = subprocess.run(
+        [caddy, "validate", "--config", str(caddyfile), "--adapter", "caddyfile"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    bad = subprocess.run(
+        [caddy, "validate", "--config", str(caddyfile), "--adapter", "caddyfile"],
+        env={**env, "PROXY_TLS_MODE": "plaintext"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode != 0 and "tls_plaintext" in bad.stderr
