@@ -8,7 +8,7 @@ Every rule that decides what a reading means is a named constant below with its 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import numpy as np
@@ -21,6 +21,13 @@ GAP_SECONDS: Final = 900
 time it covers (the best estimate, so nothing is lost) but counts as estimated, not measured, and lowers
 completeness. 15 minutes is the longest cadence industrial energy meters are commonly read at
 (the 15-minute demand interval), so a longer silence means missed readings."""
+
+CADENCE_GAP_FACTOR: Final = 1.5
+CADENCE_MIN_INTERVALS: Final = 8
+"""A meter read less often than every 15 minutes (hourly gateways are common) is not "always in a gap":
+with at least `CADENCE_MIN_INTERVALS` intervals, the gap threshold becomes `CADENCE_GAP_FACTOR` x the
+meter's median reading interval when that is longer than `GAP_SECONDS`, so a missed hourly reading (two
+hours of silence) is still a gap while the regular cadence counts as measured."""
 
 ROLLBACK_FRACTION: Final = 0.001
 """A counter that goes back by at most 0.1 % of its value has lost its last increments (a power loss
@@ -169,6 +176,14 @@ def _derived_rate_cap(t: np.ndarray, v: np.ndarray, gap_s: int) -> float | None:
     return float(SPIKE_RATE_FACTOR * np.percentile(rates, 95))
 
 
+def cadence_gap_s(times_s: np.ndarray, gap_s: int = GAP_SECONDS) -> int:
+    """The gap threshold for a meter read at the cadence of `times_s` (see CADENCE_GAP_FACTOR)."""
+    if len(times_s) <= CADENCE_MIN_INTERVALS:
+        return gap_s
+    cadence = float(np.median(np.diff(times_s)))
+    return max(gap_s, int(CADENCE_GAP_FACTOR * cadence))
+
+
 def counter_intervals(times_s: Sequence[int] | np.ndarray, values: Sequence[float] | np.ndarray,
                       spec: CounterSpec | None = None) -> Intervals:
     """Turn raw register readings into non-negative consumption intervals (multiplier applied).
@@ -180,6 +195,7 @@ def counter_intervals(times_s: Sequence[int] | np.ndarray, values: Sequence[floa
     """
     spec = spec or CounterSpec()
     t, v = _clean(np.asarray(times_s, dtype=np.int64), np.asarray(values, dtype=float))
+    spec = replace(spec, gap_s=cadence_gap_s(t, spec.gap_s))
     cap = spec.max_rate_per_h
     derived = cap is None
     if cap is None:

@@ -110,7 +110,7 @@ def _t(zh: str, en: str, lang: str) -> str:
 
 def unit_of(rule: str) -> str:
     """Display unit of a rule's peak value (`temp_rise` is a rise, in K)."""
-    return "K" if rule == "temp_rise" else DISPLAY_UNITS.get(RULES[rule].unit, RULES[rule].unit)
+    return DISPLAY_UNITS.get(RULES[rule].unit, RULES[rule].unit)
 
 
 def open_order(alarms: Sequence[Alarm]) -> list[Alarm]:

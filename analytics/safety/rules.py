@@ -55,7 +55,7 @@ RULES: Final[dict[str, RuleInfo]] = {
                  "检查线路和设备绝缘、潮湿与破损，排查漏电回路；报警期间避免带电作业。"),
         RuleInfo("over_temp", "temp_c", "degC", "线缆/开关柜温度过高",
                  "检查接头松动、过载和散热，必要时降低负荷并安排红外测温。"),
-        RuleInfo("temp_rise", "temp_c", "degC", "温度快速上升",
+        RuleInfo("temp_rise", "temp_c", "K", "温度快速上升",
                  "立即现场检查发热点（接头、触头、母排），确认无冒烟、焦味。"),
         RuleInfo("overload", "current_a", "A", "回路过载",
                  "核对回路额定电流与保护整定，调整负荷分配或扩容。"),

@@ -245,3 +245,22 @@ def test_re_initialised_counter_is_a_jump_without_a_registry_cap() -> None:
     ivals = counter_intervals(t, v)
     assert ivals.delta.sum() == pytest.approx(88.0)
     assert ivals.flag.count(JUMP) == 1
+
+
+def test_hourly_meter_cadence_counts_as_measured_but_a_missed_reading_is_a_gap() -> None:
+    """An hourly gateway is not 'always in a gap'; two hours of silence still are."""
+    from analytics.consumption import cadence_gap_s, counter_intervals
+
+    t = np.array([3600 * k for k in range(12)] + [3600 * 13, 3600 * 14], dtype=np.int64)  # 11:00 missing
+    v = 100.0 + 10.0 * np.arange(len(t), dtype=float)
+    assert cadence_gap_s(t) == 5400
+    iv = counter_intervals(t, v)
+    gaps = [(int(a), int(b)) for a, b, m in zip(iv.start_s, iv.end_s, iv.measured, strict=True) if not m]
+    assert gaps == [(3600 * 11, 3600 * 13)]
+    assert float(np.sum(iv.delta)) == pytest.approx(10.0 * (len(t) - 1))
+
+
+def test_few_readings_keep_the_15_minute_gap_rule() -> None:
+    from analytics.consumption import GAP_SECONDS, cadence_gap_s
+
+    assert cadence_gap_s(np.array([0, 3600, 7200], dtype=np.int64)) == GAP_SECONDS
