@@ -24,7 +24,7 @@ enterprise resource is audited. Errors are `application/problem+json` (RFC 9457)
 figure, in Chinese and English: `docs/api.md`."""
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: PROBLEM_SCHEMA for status in (401, 403, 404, 422, 429, 500, 501, 503)
+    status: PROBLEM_SCHEMA for status in (401, 403, 404, 422, 429, 500, 503)
 }
 
 

@@ -7,8 +7,11 @@ audit (征信业务管理办法 asks that every query be traceable).
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
+import threading
+from concurrent.futures import Future
 from typing import Any
 
 import orjson
@@ -25,12 +28,63 @@ ENTERPRISE_PATH = re.compile(r"^/v1/enterprises/([0-9A-Z]{18})(?:/|$)")
 log = logging.getLogger("enerdiag.api.audit")
 
 
+AuditRow = tuple[str | None, str, str, int, dt.datetime]
+
+
+class GroupCommit:
+    """Audit rows of concurrent requests written in one registry transaction (group commit).
+
+    Each caller waits until the transaction holding its row has committed (or raises its error), so no
+    response starts unaudited; but N concurrent requests take the registry's write lock once, not N times
+    (on SQLite, contended writers otherwise sleep in the busy handler for milliseconds each).
+    """
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self.ctx = ctx
+        self._cond = threading.Condition()
+        self._pending: list[tuple[AuditRow, Future[None]]] = []
+        self._writing = False
+
+    def write(self, row: AuditRow) -> None:
+        """Write `row` (with whatever else is pending) and return once it is committed; raise if it was not."""
+        done: Future[None] = Future()
+        with self._cond:
+            self._pending.append((row, done))
+            while self._writing and not done.done():
+                self._cond.wait()
+            if done.done():
+                done.result()
+                return
+            self._writing = True
+            batch, self._pending = self._pending, []
+        try:
+            self._commit(batch)
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+        done.result()
+
+    def _commit(self, batch: list[tuple[AuditRow, Future[None]]]) -> None:
+        try:
+            with self.ctx.session() as session:
+                for (bank_id, code, path, status, at), _ in batch:
+                    record_audit(session, bank_id, code, path, status, at=at)
+        except Exception as exc:
+            for _, done in batch:
+                done.set_exception(exc)
+        else:
+            for _, done in batch:
+                done.set_result(None)
+
+
 class AuditMiddleware:
     """Writes one audit record per request to `/v1/enterprises/{code}…`, whatever the outcome."""
 
     def __init__(self, app: ASGIApp, ctx: ApiContext) -> None:
         self.app = app
         self.ctx = ctx
+        self.writer = GroupCommit(ctx)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,8 +128,7 @@ class AuditMiddleware:
         return True
 
     def _write(self, bank_id: str | None, code: str, path: str, status: int) -> None:
-        with self.ctx.session() as session:
-            record_audit(session, bank_id, code, path, status, at=self.ctx.now().replace(microsecond=0))
+        self.writer.write((bank_id, code, path, status, self.ctx.now().replace(microsecond=0)))
 
     @staticmethod
     async def _send_unaudited(scope: Scope, send: Send) -> None:

@@ -7,16 +7,19 @@ in comparable time. The enterprise row is read only once consent is established.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import threading
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from sqlalchemy.orm import Session
 
 from api.context import context_of
 from api.problems import ProblemError
 from core.registry.access import active_consent, key_id_of, verify_api_key
-from core.registry.models import Enterprise, Meter
+from core.registry.models import Bank, Enterprise, Meter
 
 BEARER = re.compile(r"^Bearer[ \t]+(\S{1,512})[ \t]*$", re.IGNORECASE)
 CODE_SHAPE = re.compile(r"^[0-9A-Z]{18}$")
@@ -77,6 +80,31 @@ def not_found(code: str) -> ProblemError:
     )
 
 
+_FIRST_LOCKS: dict[str, threading.Lock] = {}
+_VERIFIED_IDS: set[str] = set()
+_FIRST_GUARD = threading.Lock()
+
+
+def _verify(session: Session, plaintext: str, now: dt.datetime) -> Bank | None:
+    """verify_api_key, with a key's first verification in this process done by one thread at a time: a burst
+    of requests with a new key would otherwise run argon2 (tens of ms of CPU each) once per thread."""
+    key_id = key_id_of(plaintext) or ""
+    bank: Bank | None = None
+    if key_id in _VERIFIED_IDS:
+        return verify_api_key(session, plaintext, now)
+    with _FIRST_GUARD:
+        lock = _FIRST_LOCKS.setdefault(key_id, threading.Lock())
+    try:
+        with lock:
+            bank = verify_api_key(session, plaintext, now)
+    finally:
+        with _FIRST_GUARD:
+            _FIRST_LOCKS.pop(key_id, None)  # bounded: bogus key ids leave nothing behind
+            if bank is not None and len(_VERIFIED_IDS) < 10_000:
+                _VERIFIED_IDS.add(key_id)
+    return bank
+
+
 def authenticate(request: Request) -> Principal:
     """Verify the Bearer key (argon2id, constant time) and count the request against the key's rate limit."""
     ctx = context_of(request)
@@ -89,7 +117,7 @@ def authenticate(request: Request) -> Principal:
     plaintext = match.group(1)
     now = ctx.now()
     with ctx.session() as session:
-        bank = verify_api_key(session, plaintext, now)
+        bank = _verify(session, plaintext, now)
         bank_id = bank.id if bank is not None else None
         key_id = key_id_of(plaintext) or ""
         verdict = ctx.rate_limiter.hit(session, f"key:{key_id}", now.timestamp()) if bank_id else None
@@ -112,29 +140,50 @@ AuthenticatedBank = Annotated[Principal, Depends(authenticate)]
 CodePath = Annotated[str, Path(description="the enterprise's unified social credit code (18 characters)")]
 
 
+@dataclass(frozen=True, slots=True)
+class EnterpriseFacts:
+    """The registry facts of an enterprise the endpoints need (cached briefly; consent never is)."""
+
+    name: str
+    timezone: str
+    product: str | None
+    meters: tuple[MeterInfo, ...]
+
+
+def _facts(session: Session, code: str) -> EnterpriseFacts | None:
+    enterprise = session.get(Enterprise, code)
+    if enterprise is None:
+        return None
+    meters = tuple(
+        MeterInfo(m.meter_id, m.carrier, m.role, m.unit, m.multiplier, m.product, m.temp_min_c, m.temp_max_c)
+        for m in session.query(Meter).filter(Meter.enterprise_code == code).order_by(Meter.meter_id)
+    )
+    return EnterpriseFacts(enterprise.name, enterprise.timezone, enterprise.product, meters)
+
+
 def _load_access(request: Request, principal: Principal, code: str) -> EnterpriseAccess:
     ctx = context_of(request)
     with ctx.session() as session:
         consent = active_consent(session, principal.bank_id, code, ctx.today())
         if consent is None or CODE_SHAPE.match(code) is None:
             raise not_found(code)
-        enterprise = session.get(Enterprise, code)
-        if enterprise is None:  # consent rows cascade with their enterprise; defensive only
-            raise not_found(code)
-        meters = tuple(
-            MeterInfo(m.meter_id, m.carrier, m.role, m.unit, m.multiplier, m.product, m.temp_min_c, m.temp_max_c)
-            for m in session.query(Meter).filter(Meter.enterprise_code == code).order_by(Meter.meter_id)
-        )
-        return EnterpriseAccess(
-            bank_id=principal.bank_id,
-            code=code,
-            name=enterprise.name,
-            timezone=enterprise.timezone,
-            product=enterprise.product,
-            scopes=tuple(consent.scopes),
-            consent_until=consent.until.isoformat(),
-            meters=meters,
-        )
+        scopes, until = tuple(consent.scopes), consent.until.isoformat()
+        facts = ctx.enterprises.get(("facts", code))
+        if facts is None:
+            facts = _facts(session, code)
+            if facts is None:  # consent rows cascade with their enterprise; defensive only
+                raise not_found(code)
+            ctx.enterprises.put(("facts", code), facts)
+    return EnterpriseAccess(
+        bank_id=principal.bank_id,
+        code=code,
+        name=facts.name,
+        timezone=facts.timezone,
+        product=facts.product,
+        scopes=scopes,
+        consent_until=until,
+        meters=facts.meters,
+    )
 
 
 def require_scope(scope: str) -> object:

@@ -6,11 +6,13 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from api.cache import FIGURES_TTL_S, HEALTH_TTL_S, REGISTRY_TTL_S, TTLCache
 from api.ratelimit import RateLimit, RateLimiter
 from core.domain import DEFAULT_TIMEZONE
 from core.influx import InfluxV1
@@ -38,6 +40,9 @@ class ApiContext:
     clock: Clock = system_clock
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(RateLimit()))
     allow_http_webhooks: bool = False  # plain-http webhook URLs (tests, closed networks); https otherwise
+    figures: TTLCache[Any] = field(default_factory=lambda: TTLCache(FIGURES_TTL_S))
+    enterprises: TTLCache[Any] = field(default_factory=lambda: TTLCache(REGISTRY_TTL_S))
+    health: TTLCache[Any] = field(default_factory=lambda: TTLCache(HEALTH_TTL_S, max_entries=1))
 
     def now(self) -> dt.datetime:
         """The app's notion of now (UTC); tests move it to expire consents and keys."""

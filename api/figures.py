@@ -15,6 +15,8 @@ from analytics.calendar import local_midnight_s
 from analytics.enterprise import EnterpriseInfo, total_carrier
 from analytics.refs import Reference
 from analytics.rollup_job import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY
+from analytics.safety.rules import Severity
+from analytics.safety.summary import load_alarms, summarise
 from api.indicators import (
     WINDOW_DAYS,
     Day,
@@ -92,7 +94,43 @@ def monthly_profile(influx: InfluxV1, enterprise: EnterpriseInfo, first: dt.date
 CREDIT_FIGURES = (
     "activity_index", "utilisation", "stability_cv", "trend_mom", "trend_yoy", "shutdown_days_90d",
     "quota_status", "carbon_intensity_t_per_t", "green_share", "completeness", "anomalies",
+    "open_critical_safety_alarms", "safety_alarms_90d",
 )
+SAFETY_SEVERITIES = (Severity.CRITICAL, Severity.ALARM, Severity.PRE_ALARM)
+
+
+def safety_indicators(influx: InfluxV1, enterprise: EnterpriseInfo,
+                      as_of: dt.date) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Operational-risk signal: critical safety alarms open at `as_of`, and the 90 days' alarms by severity.
+
+    Alarms are rebuilt by `analytics.safety.summary` from the InfluxDB measurement `safety_alarm` (points
+    before `as_of` only, so a later close does not change a past `as_of`).
+    """
+    start = as_of - dt.timedelta(days=WINDOW_DAYS)
+    lo, hi = local_midnight_s(start, enterprise.timezone), local_midnight_s(as_of, enterprise.timezone)
+    alarms = load_alarms(influx, enterprise.code, lo, hi)
+    summary = summarise(alarms, dt.datetime.fromtimestamp(lo, dt.UTC), dt.datetime.fromtimestamp(hi, dt.UTC))
+    by_severity = {s.label: int(summary["by_severity"].get(s.label, 0)) for s in SAFETY_SEVERITIES}
+    meters = sorted({m.meter_id for m in enterprise.meters if m.role == "safety"} | set(summary["meters"]))
+    period = {"from": start.isoformat(), "to": as_of.isoformat()}
+    open_critical = [a.to_json() for a in alarms if a.is_open and a.severity is Severity.CRITICAL
+                     and a.start.timestamp() < hi]
+    evidence = {
+        "open_critical_safety_alarms": {
+            "formula": "safety alarms of severity critical opened before as_of and not closed by then",
+            "source": "InfluxDB safety_alarm (enerdiag alarms)", "period": period, "meters": meters,
+            "completeness": None, "inputs": {"alarms": open_critical, "open": summary["open"]},
+        },
+        "safety_alarms_90d": {
+            "formula": "safety alarms active in the 90 days before as_of, by severity (critical, alarm, pre_alarm)",
+            "source": "InfluxDB safety_alarm (enerdiag alarms)", "period": period, "meters": meters,
+            "completeness": None,
+            "inputs": {"by_rule": {rule: {"count": e["count"], "by_severity": e["by_severity"], "hours": e["hours"],
+                                          "worst_peak": e["worst_peak"], "unit": e["unit"]}
+                                   for rule, e in summary["by_rule"].items()}},
+        },
+    }
+    return {"open_critical_safety_alarms": int(summary["open_critical"]), "safety_alarms_90d": by_severity}, evidence
 
 
 def _electricity_rows(influx: InfluxV1, measurement: str, enterprise: EnterpriseInfo, first: dt.date,
@@ -132,14 +170,16 @@ def credit_indicators(influx: InfluxV1, enterprise: EnterpriseInfo, as_of: dt.da
     monthly, monthly_evidence = monthly_indicators(months, as_of, meters)
     daily, daily_evidence, anomalies = daily_indicators(days, as_of, meters)
     period, period_evidence = period_indicators(result, meters)
+    safety, safety_evidence = safety_indicators(influx, enterprise, as_of)
     return {
         "as_of": as_of.isoformat(),
         "reference_month": m.strftime("%Y-%m"),
         **monthly,
         **daily,
         **period,
+        **safety,
         "anomalies": anomalies,
-        "evidence": {**monthly_evidence, **daily_evidence, **period_evidence},
+        "evidence": {**monthly_evidence, **daily_evidence, **period_evidence, **safety_evidence},
         "warnings": result["warnings"],
     }
 

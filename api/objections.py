@@ -17,6 +17,7 @@ FIGURES: Final = (
     # credit indicators
     "activity_index", "utilisation", "stability_cv", "trend_mom", "trend_yoy", "shutdown_days_90d",
     "quota_status", "carbon_intensity_t_per_t", "green_share", "completeness", "anomalies",
+    "open_critical_safety_alarms", "safety_alarms_90d",
     # profile figures
     "energy", "tce", "co2_t", "output_t", "intensity_kgce_per_t",
     # warehouse and order verification

@@ -1,8 +1,8 @@
 """Figure endpoints computed by the analytics package: profile, credit indicators, warehouse, order verification.
 
 Energy, carbon, output and quota figures come from `analytics.analyze_job.analyze` (the code of `enerdiag
-analyze`); the API only arranges them per month or per indicator. Warehouse monitoring waits for the
-analytics' cold-store diagnosis (issue #6) and answers 501 rather than a figure computed differently.
+analyze`); the API only arranges them per month or per indicator. Warehouse monitoring is computed by
+`analytics.warehouse` from the rollups and the raw temperatures (`api.warehouse` reads them).
 """
 
 from __future__ import annotations
@@ -30,11 +30,12 @@ from api.objections import open_objections
 from api.params import MONTH_PATTERN, check_date, check_period, invalid, next_month, parse_month
 from api.problems import ProblemError
 from api.responses import json_response
+from api.warehouse import warehouse_figures, warehouse_meters
 from core.influx import InfluxError
 from core.reference import ReferenceLookupError, get_reference
 
 router = APIRouter(tags=["figures"])
-
+WAREHOUSE_FIGURES = ("warehouse",)
 
 
 def reference() -> Any:
@@ -43,24 +44,18 @@ def reference() -> Any:
 
 
 def enterprise_of(ctx: ApiContext, code: str) -> EnterpriseInfo:
-    """The analytics' view of an enterprise (meters, roles, product) read from the registry."""
-    with ctx.session() as session:
-        return load_enterprises(session, [code])[0]
+    """The analytics' view of an enterprise (meters, roles, product) read from the registry (cached briefly)."""
+    def load() -> EnterpriseInfo:
+        with ctx.session() as session:
+            return load_enterprises(session, [code])[0]
+
+    info: EnterpriseInfo = ctx.enterprises.get_or_compute(code, load)
+    return info
 
 
 def influx_unavailable() -> ProblemError:
     return ProblemError(503, "influxdb-unavailable", "Service Unavailable",
                         "the time-series store does not answer; retry later", headers={"Retry-After": "30"})
-
-
-def _not_yet(figure: str) -> ProblemError:
-    return ProblemError(
-        501,
-        "not-available-yet",
-        "Not available yet",
-        f"{figure} needs the analytics' cold-store diagnosis, which this version does not have yet (issue #6); "
-        "no figure is served rather than one computed differently",
-    )
 
 
 @router.get("/v1/enterprises/{code}/profile", summary="Monthly energy, carbon and output profile [profile]")
@@ -76,7 +71,8 @@ def profile(
     ctx = context_of(request)
     enterprise = enterprise_of(ctx, access.code)
     try:
-        months = monthly_profile(ctx.influx, enterprise, first, last, reference())
+        months = ctx.figures.get_or_compute(("profile", access.code, first, last),
+                                            lambda: monthly_profile(ctx.influx, enterprise, first, last, reference()))
     except InfluxError as exc:
         raise influx_unavailable() from exc
     except ReferenceLookupError as exc:
@@ -107,7 +103,8 @@ def credit(
     check_date(as_of, "as_of")
     enterprise = enterprise_of(ctx, access.code)
     try:
-        body = credit_indicators(ctx.influx, enterprise, as_of, reference())
+        body = ctx.figures.get_or_compute(("credit", access.code, as_of),
+                                          lambda: credit_indicators(ctx.influx, enterprise, as_of, reference()))
     except InfluxError as exc:
         raise influx_unavailable() from exc
     except ReferenceLookupError as exc:
@@ -119,13 +116,26 @@ def credit(
 
 @router.get("/v1/enterprises/{code}/warehouse", summary="Warehouse monitoring for receipt financing [warehouse]")
 def warehouse(
+    request: Request,
     start: Annotated[dt.date, Query(alias="from", description="first local day, inclusive")],
     end: Annotated[dt.date, Query(alias="to", description="last local day, exclusive")],
     access: EnterpriseAccess = require_scope("warehouse"),  # type: ignore[assignment]
 ) -> Response:
-    """Continuity of the warehouse meters, outages, temperature excursions."""
+    """Continuity of the refrigeration meters, outages, temperature excursions (analytics.warehouse)."""
     check_period(start, end)
-    raise _not_yet("warehouse monitoring")
+    ctx = context_of(request)
+    def compute() -> dict[str, Any]:
+        with ctx.session() as session:
+            meters = warehouse_meters(session, access.code)
+        return warehouse_figures(ctx.influx, access.code, access.timezone, meters, start, end)
+
+    try:
+        body = ctx.figures.get_or_compute(("warehouse", access.code, start, end), compute)
+    except InfluxError as exc:
+        raise influx_unavailable() from exc
+    with ctx.session() as session:
+        objections = open_objections(session, access.code, WAREHOUSE_FIGURES)
+    return json_response({"enterprise": access.code, "timezone": access.timezone, **body, "objections": objections})
 
 
 @router.get("/v1/enterprises/{code}/order-verification", summary="Output versus an order [orders]")
@@ -141,7 +151,9 @@ def orders(
     ctx = context_of(request)
     enterprise = enterprise_of(ctx, access.code)
     try:
-        body = order_verification(ctx.influx, enterprise, start, end, expected_output_t, reference())
+        body = ctx.figures.get_or_compute(
+            ("orders", access.code, start, end, expected_output_t),
+            lambda: order_verification(ctx.influx, enterprise, start, end, expected_output_t, reference()))
     except InfluxError as exc:
         raise influx_unavailable() from exc
     except ReferenceLookupError as exc:

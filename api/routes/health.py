@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 from starlette.responses import Response
@@ -29,6 +31,14 @@ def _influx_ok(request: Request) -> tuple[bool, str]:
     return False, "InfluxDB does not answer /ping"
 
 
+def _checks(request: Request) -> dict[str, dict[str, Any]]:
+    checks = {}
+    for name, probe in (("influxdb", _influx_ok), ("registry", _registry_ok)):
+        ok, detail = probe(request)
+        checks[name] = {"ok": ok, "detail": detail}
+    return checks
+
+
 @router.get(
     "/v1/health",
     response_model=Health,
@@ -37,11 +47,10 @@ def _influx_ok(request: Request) -> tuple[bool, str]:
     tags=["health"],
 )
 def health(request: Request) -> Response:
-    """No authentication. 200 when InfluxDB and the registry both answer, else 503 naming the one that does not."""
-    checks = {}
-    for name, probe in (("influxdb", _influx_ok), ("registry", _registry_ok)):
-        ok, detail = probe(request)
-        checks[name] = {"ok": ok, "detail": detail}
+    """No authentication. 200 when InfluxDB and the registry both answer, else 503 naming the one that does not.
+
+    The probes' answer is reused for up to a second (api.cache.HEALTH_TTL_S)."""
+    checks: dict[str, dict[str, Any]] = context_of(request).health.get_or_compute("checks", lambda: _checks(request))
     if all(c["ok"] for c in checks.values()):
         return json_response({"status": "ok", "checks": checks})
     down = ", ".join(name for name, c in checks.items() if not c["ok"])

@@ -33,7 +33,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")  # the collector reads while the CLI writes
     cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer (no-op for :memory:)
+    cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: fsync at checkpoints only; a commit survives a crash of the
+    # process, the last commits may be lost on power loss (audit and rate-limit writes per API request)
     cursor.close()
+
+
+SQLITE_POOL_SIZE = 40
+"""Pooled SQLite connections kept open: as many as the API's worker threads (anyio's default 40), so busy
+request threads reuse connections instead of opening overflow ones (and re-running the pragmas) each time."""
+
+
+def _sqlite_pool(database: str | None) -> dict[str, Any]:
+    """Pool settings for a file database; in-memory ones keep SQLAlchemy's default (one shared connection)."""
+    if not database or database == ":memory:":
+        return {}
+    return {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 10}
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -46,7 +60,7 @@ def get_engine(url: str | None = None) -> Engine:
             if parsed.get_backend_name() == "sqlite":
                 if parsed.database and parsed.database != ":memory:":
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-                engine = create_engine(resolved)
+                engine = create_engine(resolved, **_sqlite_pool(parsed.database))
                 event.listen(engine, "connect", _sqlite_pragmas)
             else:
                 engine = create_engine(resolved, pool_pre_ping=True)

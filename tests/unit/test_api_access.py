@@ -132,11 +132,17 @@ def test_scope_not_granted_is_403_and_audited(client: TestClient, world: World) 
     assert world.audit(E1, 403, bank="bank-a") == 1
 
 
-def test_warehouse_answers_501_until_analytics_has_it(client: TestClient, world: World) -> None:
+def test_warehouse_without_data_reports_every_hour_as_outage(client: TestClient, world: World) -> None:
     key = bearer(world.keys["b"])
-    body = assert_problem(client.get(f"/v1/enterprises/{E2}/warehouse?from=2026-10-01&to=2026-11-01", headers=key), 501)
-    assert "not have yet" in body["detail"]
-    assert world.audit(E2, 501, bank="bank-b") == 1
+    response = client.get(f"/v1/enterprises/{E2}/warehouse?from=2026-10-01&to=2026-10-02", headers=key)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["temperature"][0]["meter"] == "T01" and body["temperature"][0]["band_c"] is None
+    assert (body["continuity"], body["completeness"], body["outages"], body["excursions"]) == (None, 0.0, [], [])
+    assert body["evidence"]["period"] == {"from": "2026-10-01T00:00:00+08:00", "to": "2026-10-02T00:00:00+08:00",
+                                          "hours": 24}
+    assert "no band" in body["warnings"][0]
+    assert world.audit(E2, 200, bank="bank-b") == 1
 
 
 def test_consent_expires_at_the_end_of_its_last_day_in_china_time(

@@ -21,7 +21,7 @@ ENDPOINTS = {
     "warehouse": "warehouse?from=2026-10-01&to=2026-11-01",
     "orders": "order-verification?from=2026-10-01&to=2026-11-01&expected_output_t=100",
 }
-ALLOWED = {"series": 200, "profile": 200, "credit": 200, "warehouse": 501, "orders": 200}
+ALLOWED = {"series": 200, "profile": 200, "credit": 200, "warehouse": 200, "orders": 200}
 GRANTS = {("a", E1): {"series", "profile"}, ("b", E2): set(ENDPOINTS)}  # E3 revoked and E4 expired for bank a
 
 
