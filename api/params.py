@@ -62,7 +62,10 @@ def parse_month(value: str, name: str) -> dt.date:
     """'YYYY-MM' → the first day of that month; 422 naming the parameter otherwise."""
     if not _MONTH.match(value):
         raise invalid(name, f"{value!r} is not a month in the form YYYY-MM")
-    month = dt.date(int(value[:4]), int(value[5:7]), 1)
+    try:
+        month = dt.date(int(value[:4]), int(value[5:7]), 1)
+    except ValueError as exc:  # year 0000, month 00 or 13
+        raise invalid(name, f"{value!r} is not a month: {exc}") from exc
     check_date(month, name)
     return month
 

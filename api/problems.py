@@ -112,8 +112,31 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
     )
 
 
+def _needs_key(request: Request) -> bool:
+    """Paths whose operations take a Bearer key (everything under /v1/ except the health check)."""
+    path = request.url.path
+    return path.startswith("/v1/") and path != "/v1/health"
+
+
+async def _unauthenticated(request: Request) -> Response | None:
+    """A request rejected before its auth dependency ran (bad body or parameters) still answers 401 first
+    when it carries no valid key: a caller without a key learns nothing about the request's shape."""
+    if not _needs_key(request):
+        return None
+    from api.auth import authenticate  # api.auth raises this module's ProblemError
+
+    try:
+        authenticate(request)
+    except ProblemError as exc:
+        return await _on_problem(request, exc)
+    return None
+
+
 async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    denied = await _unauthenticated(request)
+    if denied is not None:
+        return denied
     detail, items = validation_detail(exc.errors())
     return problem_response(
         request, 422, TYPE_BASE + "invalid-parameter", "Invalid request parameter", detail, extra={"errors": items}
@@ -123,6 +146,15 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if status == 400:  # FastAPI could not read the body (not UTF-8, not JSON): an invalid request body
+        denied = await _unauthenticated(request)
+        if denied is not None:
+            return denied
+        return problem_response(
+            request, 422, TYPE_BASE + "invalid-parameter", "Invalid request parameter",
+            f"body: {exc.detail}: send a UTF-8 JSON object", extra={"errors": [
+                {"in": "body", "name": "body", "message": str(exc.detail)}]},
+        )
     if status == 404:
         detail = f"there is no resource at {request.url.path}; see /openapi.json for the API's paths"
     elif status == 405:
