@@ -1,10 +1,12 @@
-"""Publish the analytics where Grafana can read them: `enterprise_info`, `enterprise_analysis`, `enterprise_tou_daily`.
+"""Publish the analytics where Grafana can read them: `enterprise_info`, `enterprise_analysis`, `enterprise_tou_daily`,
+`activity_index`, `finding`.
 
 Grafana reads InfluxDB only, so the registry facts, the `enerdiag analyze` results (CONTRACTS.md section 6)
 and the time-of-use split of the hourly rollups are written back as small measurements (docs/schema.md,
 "Dashboard feed"). Every point has a fixed time (the local midnight starting its day or month), so running
 the job again overwrites the same points: idempotent. Tags are bounded: enterprise (registry), period
-(`day`/`month`, or one of the five TOU periods), county and industry (registry).
+(`day`/`month`, or one of the five TOU periods), county and industry (registry), finding code (CONTRACTS.md
+section 6 and the detectors' own).
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ from zoneinfo import ZoneInfo
 from analytics.activity import GroupActivity, group_activity
 from analytics.analyze_job import activity, analyze
 from analytics.calendar import local_midnight_s, next_month
+from analytics.diagnosis.finding import Finding
+from analytics.diagnosis.frames import DiagnosisFacts
 from analytics.energy import FUEL_CARRIERS
 from analytics.enterprise import EnterpriseInfo, total_carrier
 from analytics.enterprise_info import UNKNOWN, InfoRow
 from analytics.enterprise_info import lines as info_lines
 from analytics.quota import OVER_QUOTA, QuotaResult
 from analytics.refs import Reference
+from analytics.report.city import FINDING_NAMES
+from analytics.report.job import diagnose_enterprises
 from analytics.rollup_job import HOURLY
 from analytics.summary import AnalyzeOptions
 from core.influx import InfluxV1, line, quote_ident, quote_literal
@@ -32,6 +38,11 @@ from core.influx import InfluxV1, line, quote_ident, quote_literal
 ANALYSIS = "enterprise_analysis"
 TOU_DAILY = "enterprise_tou_daily"
 ACTIVITY = "activity_index"
+FINDING = "finding"
+FINDING_CODES = tuple(FINDING_NAMES)
+"""The contract's finding codes: each gets a point per diagnosed enterprise and month (`present` 1 or 0)."""
+SEVERITY = {"low": 1, "medium": 2, "high": 3}
+"""`severity` field: 0 when the finding is absent."""
 ACTIVITY_DAYS = 7
 ACTIVITY_BASE_DAYS = 28
 """Operation index of a day: tce/day over the 7 local days ending with it against the 28 days before them."""
@@ -65,6 +76,7 @@ class PublishReport:
     analysis_points: int = 0
     activity_points: int = 0
     tou_points: int = 0
+    finding_points: int = 0
     seconds: float = 0.0
     skipped_tou_days: list[str] = field(default_factory=list)  # "CODE DATE: reason" (no tariff edition etc.)
 
@@ -136,6 +148,31 @@ def activity_lines(by: str, groups: Iterable[GroupActivity], time_s: int) -> lis
     return out
 
 
+def finding_lines(code: str, timezone: str, month: dt.date, findings: Iterable[Finding]) -> list[str]:
+    """`finding` points of one enterprise and local month: tags enterprise, code; time = local month start.
+
+    Every contract code is written (`present` 0 and zero savings when not found), so a re-run after a finding
+    resolved overwrites it; a code outside the contract is written when found. Findings sharing a code are summed
+    (savings), the highest severity and the first title kept.
+    """
+    merged: dict[str, dict[str, float | int | str]] = {
+        c: {"present": 0, "severity": 0, "savings_kwh": 0.0, "savings_tce": 0.0, "savings_cny": 0.0,
+            "savings_co2_t": 0.0, "title_zh": FINDING_NAMES[c][0]} for c in FINDING_CODES}
+    seen: set[str] = set()
+    for f in findings:
+        row = merged.setdefault(f.code, {"present": 0, "severity": 0, "savings_kwh": 0.0, "savings_tce": 0.0,
+                                         "savings_cny": 0.0, "savings_co2_t": 0.0, "title_zh": f.title_zh})
+        if f.code not in seen:
+            row["title_zh"] = f.title_zh
+            seen.add(f.code)
+        row["present"] = 1
+        row["severity"] = max(int(row["severity"]), SEVERITY.get(f.severity, 0))
+        for key in ("savings_kwh", "savings_tce", "savings_cny", "savings_co2_t"):
+            row[key] = float(row[key]) + float(getattr(f, key) or 0.0)
+    at = local_midnight_s(month, timezone)
+    return [line(FINDING, {"enterprise": code, "code": c}, fields, at) for c, fields in sorted(merged.items())]
+
+
 # ------------------------------------------------------------------ pure: hourly kWh → TOU periods
 
 def day_periods(reference: TouReference, day: dt.date) -> list[str]:
@@ -200,7 +237,8 @@ def _write(influx: InfluxV1, lines: list[str]) -> None:
 
 def publish(influx: InfluxV1, enterprises: list[EnterpriseInfo], reference: TouReference, days: Iterable[dt.date], *,
             names: Mapping[str, str] | None = None, options: AnalyzeOptions | None = None,
-            today: dt.date | None = None, with_activity: bool = True) -> PublishReport:
+            today: dt.date | None = None, with_activity: bool = True,
+            facts: Mapping[int, Mapping[str, DiagnosisFacts]] | None = None) -> PublishReport:
     """Write the dashboard feed for the local `days` (and the calendar months containing them).
 
     Per day: `enterprise_info`, `enterprise_analysis` (period `day`), `enterprise_tou_daily`; per month:
@@ -208,7 +246,9 @@ def publish(influx: InfluxV1, enterprises: list[EnterpriseInfo], reference: TouR
     operation index `activity_index` of each day before `today` (default: today in Asia/Shanghai; a day still
     running would read as a slowdown; `with_activity=False` when `enterprises` is not the whole registry, whose
     city and group indices it would overwrite). Call it after the rollups (it reads `enterprise_daily`,
-    `enterprise_monthly`, `product_daily`, `consumption_hourly`).
+    `enterprise_monthly`, `product_daily`, `consumption_hourly`). Per month also `finding`: the diagnosis
+    (analytics.report.job.diagnose_enterprises, peer norms from `enterprises`) of the month to date, with the
+    registry facts `facts[year]` (analytics.report.job.all_registry_facts; defaults when absent).
     """
     started = time.monotonic()
     report = PublishReport()
@@ -234,6 +274,7 @@ def publish(influx: InfluxV1, enterprises: list[EnterpriseInfo], reference: TouR
         report.activity_points = _publish_activity(influx, enterprises, reference,
                                                    [d for d in day_list if d < today])
     report.tou_points = _publish_tou(influx, enterprises, reference, day_list, report)
+    report.finding_points = _publish_findings(influx, enterprises, reference, day_list, facts or {})
     report.seconds = time.monotonic() - started
     return report
 
@@ -251,6 +292,20 @@ def _publish_activity(influx: InfluxV1, enterprises: list[EnterpriseInfo], refer
         industry = {e.code: e.industry or "unknown" for e in enterprises}  # as analytics.analyze_job.activity
         out.extend(activity_lines("industry", group_activity(replace(r, group=industry[r.code]) for r in rows), at))
         out.extend(activity_lines("city", group_activity(replace(r, group=CITY) for r in rows), at))
+    _write(influx, out)
+    return len(out)
+
+
+def _publish_findings(influx: InfluxV1, enterprises: list[EnterpriseInfo], reference: TouReference,
+                      day_list: list[dt.date], facts: Mapping[int, Mapping[str, DiagnosisFacts]]) -> int:
+    """The `finding` points of each month containing a published day, for the enterprises with hourly data in it."""
+    zone = {e.code: e.timezone for e in enterprises}
+    out: list[str] = []
+    for month in sorted({d.replace(day=1) for d in day_list}):
+        found = diagnose_enterprises(influx, enterprises, dict(facts.get(month.year, {})), month, next_month(month),
+                                     reference)
+        for code, findings in sorted(found.items()):
+            out.extend(finding_lines(code, zone[code], month, findings))
     _write(influx, out)
     return len(out)
 

@@ -107,6 +107,15 @@ def _activity_panels(stat: dict[str, object]) -> tuple[Panel, ...]:
     )
 
 
+def _savings_panel(stat: dict[str, object]) -> Panel:
+    """This month's savings potential of the diagnosis findings (finding, written by the publish job)."""
+    return Panel("stat", "本月节能潜力 Savings potential", "Estimated savings (CNY, assumed prices) of this month's "
+                 "diagnosis findings summed over the selected enterprises (finding, present = 1; month to date).",
+                 (Target('SELECT sum("savings_cny") AS "savings_cny" FROM "finding" '
+                         f'WHERE "present" = 1 AND {ENTERPRISE_MATCH} AND $timeFilter', Expect(("savings_cny",))),),
+                 (0, 44, 6, 5), unit="none", decimals=0, time_from="now/M", options=stat)
+
+
 def dashboard() -> Dashboard:
     """The city overview for the industry bureau."""
     today_sum = (
@@ -169,6 +178,7 @@ def dashboard() -> Dashboard:
         *_analysis_stats(stat),
         over_quota_panel((0, 27, 24, 9)),
         *_activity_panels(stat),
+        _savings_panel(stat),
     )
     return Dashboard(
         uid=UID,

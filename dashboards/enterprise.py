@@ -1,4 +1,5 @@
-"""企业能耗详情 Enterprise detail: power, carriers, hourly load, TOU split, pf, quota, carbon, completeness."""
+"""企业能耗详情 Enterprise detail: power, carriers, hourly load, TOU split, pf, quota, carbon, completeness, findings.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ _BARS = {"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "none", "g
 
 
 def _analysis_panels() -> tuple[Panel, ...]:
-    """Time-of-use split, unit-product intensity against the quota grades, carbon (enterprise_analysis and
-    enterprise_tou_daily, written by analytics/publish_job.py)."""
+    """Time-of-use split, unit-product intensity against the quota grades, carbon, diagnosis findings
+    (enterprise_analysis, enterprise_tou_daily and finding, written by analytics/publish_job.py)."""
     return (
         Panel("timeseries", "分时用电（逐日）", "Electricity per local day in each Shanxi time-of-use period "
               "(critical_peak 尖峰, peak 峰, flat 平, valley 谷, deep_valley 深谷), kWh, from the hourly rollups "
@@ -60,6 +61,21 @@ def _analysis_panels() -> tuple[Panel, ...]:
                       Expect(("范围一", "范围二"))),),
               (12, 40, 12, 8), unit="none", decimals=2,
               custom={"drawStyle": "bars", "fillOpacity": 60, "stacking": {"mode": "normal", "group": "A"}}),
+        Panel("table", "诊断发现 Findings", "This month's energy-saving diagnosis findings (month to date; finding, "
+              "written by the publish job from analytics/diagnosis): code, title, severity (1 low, 2 medium, "
+              "3 high) and the estimated savings in kWh, tce, CNY (assumed prices) and t CO2.",
+              (Target('SELECT "title_zh", "severity", "savings_kwh", "savings_tce", "savings_cny", "savings_co2_t" '
+                      f'FROM "finding" WHERE {ENTERPRISE_MATCH} AND "present" = 1 AND $timeFilter GROUP BY "code"',
+                      Expect(("title_zh", "severity", "savings_kwh", "savings_tce", "savings_cny", "savings_co2_t"),
+                             ("code",)),
+                      result_format="table"),),
+              (0, 48, 24, 8), time_from="now/M", decimals=2,
+              transformations=({"id": "organize", "options": {
+                  "excludeByName": {"Time": True},
+                  "renameByName": {"code": "代码 code", "title_zh": "发现", "severity": "严重程度",
+                                   "savings_kwh": "节电 kWh", "savings_tce": "节能 tce", "savings_cny": "节约 元",
+                                   "savings_co2_t": "减碳 tCO2"}}},),
+              options={"sortBy": [{"displayName": "节约 元", "desc": True}], "showHeader": True}),
     )
 
 

@@ -95,7 +95,8 @@ def register(app: typer.Typer) -> None:
                 feed = publish_feed(influx, enterprises, feed_days, with_activity=enterprise is None)
         except InfluxError as exc:
             fail(str(exc))
-        print(f"dashboard feed: {len(feed_days)} day(s), {feed.analysis_points} enterprise_analysis points",
+        print(f"dashboard feed: {len(feed_days)} day(s), {feed.analysis_points} enterprise_analysis, "
+              f"{feed.finding_points} finding points",
               file=sys.stderr)
         unknown = f"; {len(report.unknown_enterprises)} unknown enterprise(s) skipped" if (
             report.unknown_enterprises) else ""

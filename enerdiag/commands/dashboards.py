@@ -69,18 +69,20 @@ def publish_feed(influx: Any, enterprises: list[Any], days: list[Any], *, with_a
     from sqlalchemy import select
 
     from analytics.publish_job import publish
+    from analytics.report.job import all_registry_facts
     from core.reference import get_reference
     from core.registry.db import session_scope
     from core.registry.models import Enterprise
 
     with session_scope() as session:
         names = {code: name for code, name in session.execute(select(Enterprise.code, Enterprise.name))}
+        facts = {year: all_registry_facts(session, year) for year in sorted({d.year for d in days})}
     try:
         reference = get_reference()
     except ValueError as exc:
         fail(f"reference data: {exc}")
     try:
-        return publish(influx, enterprises, reference, days, names=names, with_activity=with_activity)
+        return publish(influx, enterprises, reference, days, names=names, with_activity=with_activity, facts=facts)
     except LookupError as exc:  # reference data without a value the period needs (e.g. a grid factor)
         fail(str(exc), EXIT_BAD_INPUT)
 
@@ -95,7 +97,8 @@ def feed(
                                                    "industry and city operation index is then not written)")] = None,
 ) -> None:
     """Write the dashboards' registry and analysis measurements (enterprise_info, enterprise_analysis,
-    activity_index, enterprise_tou_daily) for local days [from, to) from the registry and the rollups; idempotent."""
+    activity_index, enterprise_tou_daily, finding) for local days [from, to) from the registry and the rollups;
+    idempotent."""
     import datetime as dt
 
     from sqlalchemy.exc import SQLAlchemyError
@@ -134,7 +137,7 @@ def feed(
         fail(str(exc))
     typer.echo(f"dashboard feed {start}..{end}: {report.info_points} enterprise_info, {report.analysis_points} "
                f"enterprise_analysis, {report.activity_points} activity_index, {report.tou_points} "
-               f"enterprise_tou_daily points in {report.seconds:.1f} s")
+               f"enterprise_tou_daily, {report.finding_points} finding points in {report.seconds:.1f} s")
     for skipped in report.skipped_tou_days:
         typer.echo(f"no time-of-use split for {skipped}", err=True)
 

@@ -22,7 +22,8 @@ from analytics.analyze_job import analyze
 from analytics.calendar import next_month
 from analytics.enterprise import EnterpriseInfo, MeterInfo
 from analytics.enterprise_info import InfoRow, recent_days
-from analytics.publish_job import publish
+from analytics.publish_job import FINDING_CODES, SEVERITY, publish
+from analytics.report.job import diagnose_enterprises
 from analytics.rollup_job import run_rollup
 from collector.loadgen import Publisher, messages, telemetry_topic
 from collector.registry_view import RegistrySnapshot
@@ -177,7 +178,7 @@ def check_expectations(series: list[Series], target: Target, where: str) -> None
             f"{where}: column {column!r} is null everywhere"
 
 
-FED_MEASUREMENTS = ("enterprise_analysis", "enterprise_tou_daily", "activity_index", "collector_stats",
+FED_MEASUREMENTS = ("enterprise_analysis", "enterprise_tou_daily", "activity_index", "finding", "collector_stats",
                     "deadletter_count", "gateway_status")
 """Written by analytics/publish_job.py and the collector itself: proven over their real output below."""
 
@@ -408,7 +409,9 @@ def fed(services, influx_db, tmp_path: Path) -> Iterator[Fed]:  # type: ignore[n
         run_rollup(influx, enterprises, now_s=now_s, since_s=start - 86400)
         report = publish(influx, enterprises, get_reference(), recent_days(now, 1),
                          names={pj.OVER: "大同示例水泥", pj.GOOD: "示例二号水泥"})
-        assert report.analysis_points == 2 * 2 + 2 * len({d.replace(day=1) for d in recent_days(now, 1)})
+        months = len({d.replace(day=1) for d in recent_days(now, 1)})
+        assert report.analysis_points == 2 * 2 + 2 * months
+        assert report.finding_points == 2 * len(FINDING_CODES) * months  # both plants have data in each month
         # the collector stamps its points with the clock (a flush may be a second ahead): the dashboards look later
         later = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=3)
         yield Fed(Demo(influx, later, {}, {}), enterprises, client)
@@ -427,7 +430,7 @@ def test_fed_panels_answer_over_the_publish_job_and_collector_output(fed: Fed) -
                 where = f"{name} / {panel.title} / {target.ref_id} (job output)"
                 check_expectations(run_target(fed.demo, dashboard, panel, target, variables), target, where)
                 checked += 1
-    assert checked >= 24
+    assert checked >= 26
 
 
 def _panel(dashboard: Dashboard, title: str) -> Panel:
@@ -484,3 +487,26 @@ def test_fed_numbers_match_analyze_and_the_collector(fed: Fed) -> None:
     series = run_target(fed.demo, health_board, rate, rate.targets[0], chosen)
     assert {s.tags["collector"] for s in series} == {fed.collector}
     assert any((v[1] or 0) > 0 for s in series for v in s.values)
+
+
+def test_findings_panels_show_this_months_diagnosis(fed: Fed) -> None:
+    """The enterprise findings table and the city savings stat show what the diagnosis finds for the month."""
+    today = fed.demo.now.astimezone(TZ).date()
+    month = today.replace(day=1)
+    diagnosed = diagnose_enterprises(fed.demo.influx, fed.enterprises, {}, month, next_month(month), get_reference())
+    detail = catalog.dashboards()["enterprise-detail.json"]
+    chosen = {**all_selected(fed.demo, detail), "enterprise": values([pj.OVER])}
+    table = _panel(detail, "诊断发现 Findings")
+    rows = {s.tags["code"]: dict(zip(s.columns, s.values[-1], strict=True))
+            for s in run_target(fed.demo, detail, table, table.targets[0], chosen)}
+    expected = {f.code: f for f in diagnosed[pj.OVER]}
+    assert "over_quota" in rows and set(rows) == set(expected)  # resolved or absent codes (present = 0) hidden
+    for code, finding in expected.items():
+        assert rows[code]["title_zh"] == finding.title_zh and rows[code]["severity"] == SEVERITY[finding.severity]
+        assert rows[code]["savings_cny"] == pytest.approx(finding.savings_cny)
+        assert rows[code]["savings_kwh"] == pytest.approx(finding.savings_kwh)
+    assert rows["over_quota"]["savings_cny"] > 0
+
+    city_board = city.dashboard()
+    total = sum(f.savings_cny for found in diagnosed.values() for f in found)
+    assert total > 0 and _stat(fed.demo, city_board, "本月节能潜力 Savings potential") == pytest.approx(total)

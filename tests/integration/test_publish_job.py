@@ -1,5 +1,6 @@
 """`enerdiag dashboards feed` on real InfluxDB: registry + rollups → enterprise_info, enterprise_analysis,
-enterprise_tou_daily, checked against `analyze` and the reference TOU table; running twice changes nothing."""
+enterprise_tou_daily, finding, checked against `analyze`, the diagnosis and the reference TOU table; running twice
+changes nothing."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import typer
 from typer.testing import CliRunner
 
 from analytics.analyze_job import analyze
-from analytics.publish_job import ANALYSIS, GRADE_OVER, TOU_DAILY, day_periods
+from analytics.publish_job import ANALYSIS, FINDING, FINDING_CODES, GRADE_OVER, SEVERITY, TOU_DAILY, day_periods
 from analytics.registry_view import load_enterprises
+from analytics.report.job import all_registry_facts, diagnose_enterprises
 from analytics.rollup_job import run_rollup
 from core.influx import InfluxV1, line
 from core.reference import get_reference
@@ -145,10 +147,34 @@ def test_feed_writes_analysis_tou_and_info_and_is_idempotent(services, registry:
     assert groups[("city", "全市")]["excluded"] == 2 and groups[("city", "全市")]["enterprises"] == 0
     assert all("activity_index" not in row or row["activity_index"] is None for row in groups.values())
 
-    before = {m: _points(influx, m) for m in ("enterprise_info", ANALYSIS, TOU_DAILY, "activity_index")}
+    with session_scope() as session:
+        facts = all_registry_facts(session, DAY.year)
+    diagnosed = diagnose_enterprises(influx, enterprises, facts, DAY, dt.date(2026, 1, 1), reference)
+    rows = influx.query(f'SELECT * FROM "{FINDING}" GROUP BY "enterprise", "code"')
+    findings = {(s.tags["enterprise"], s.tags["code"]): s.records()[0] for s in rows}
+    assert set(findings) == {(c, f) for c in (OVER, GOOD) for f in FINDING_CODES}  # every code, found or not
+    assert all(row["time"] == DAY0 for row in findings.values())  # the month's start: re-runs overwrite
+    for code in (OVER, GOOD):
+        found = {f.code: f for f in diagnosed[code]}
+        assert {c for (e, c), row in findings.items() if e == code and row["present"] == 1} == set(found)
+        for c, f in found.items():
+            row = findings[(code, c)]
+            assert (row["savings_cny"], row["savings_kwh"]) == (pytest.approx(f.savings_cny),
+                                                                pytest.approx(f.savings_kwh))
+            assert row["title_zh"] == f.title_zh and row["severity"] == SEVERITY[f.severity]
+    assert findings[(OVER, "over_quota")]["present"] == 1 and findings[(GOOD, "over_quota")]["present"] == 0
+    assert findings[(GOOD, "over_quota")]["savings_cny"] == 0.0
+
+    before = {m: _points(influx, m) for m in ("enterprise_info", ANALYSIS, TOU_DAILY, "activity_index", FINDING)}
+    # a finding an earlier run wrote that the diagnosis no longer makes: the re-run clears it (present 0, no savings)
+    influx.write([line(FINDING, {"enterprise": GOOD, "code": "over_quota"},
+                       {"present": 1, "severity": 3, "savings_kwh": 5.0, "savings_tce": 1.0, "savings_cny": 99.0,
+                        "savings_co2_t": 2.0, "title_zh": "旧的发现"}, DAY0)], precision="s")
     again = runner.invoke(app(), ["dashboards", "feed", "--from", "2025-12-01", "--to", "2025-12-02"])
     assert again.exit_code == 0, again.output
     assert {m: _points(influx, m) for m in before} == before
+    rows = influx.query(f'SELECT * FROM "{FINDING}" GROUP BY "enterprise", "code"')
+    assert {(s.tags["enterprise"], s.tags["code"]): s.records()[0] for s in rows} == findings
     rows = influx.query(f'SELECT * FROM "{ANALYSIS}" GROUP BY "enterprise", "period"')
     assert {(s.tags["enterprise"], s.tags["period"]): s.records()[0] for s in rows} == got
     influx.close()
