@@ -12,43 +12,15 @@ import typer
 from typer.testing import CliRunner
 
 from core.influx import InfluxV1, line
-from core.registry.creditcode import complete_credit_code
 from core.registry.db import dispose_engines, session_scope
 from core.registry.loader import load_registry_file
 from core.settings import get_settings
 from enerdiag.commands import analyze as analyze_commands
+from tests.support.cement_pair import DAY0, GOOD, OVER, REGISTRY
 
 pytestmark = pytest.mark.integration
 
-OVER = "91140200MA0H2KXX88"  # makes 48 t of clinker a day: over quota
-GOOD = complete_credit_code("91140200", "MA0H2KYY")  # makes 96 t a day: grade 1
-DAY0 = 1_764_518_400  # 2025-12-01 00:00 Asia/Shanghai
 
-REGISTRY = """
-enterprises:
-  - code: {over}
-    name: 大同示例水泥有限公司
-    industry: "3011"
-    county: 云冈区
-    product: cement_clinker
-    gateways: [{{id: gw1}}]
-    meters:
-      - {{id: M01, gateway: gw1, carrier: electricity, role: main}}
-      - {{id: M02, gateway: gw1, carrier: electricity, role: sub}}
-      - {{id: G01, gateway: gw1, carrier: natural_gas, role: main}}
-      - {{id: O01, gateway: gw1, carrier: output, role: process, product: cement_clinker}}
-  - code: {good}
-    name: 示例二号水泥有限公司
-    industry: "3011"
-    county: 平城区
-    product: cement_clinker
-    gateways: [{{id: gw1}}]
-    meters:
-      - {{id: M01, gateway: gw1, carrier: electricity, role: main}}
-      - {{id: P01, gateway: gw1, carrier: electricity, role: process, product: cement_clinker}}
-      - {{id: G01, gateway: gw1, carrier: natural_gas, role: process, product: cement_clinker}}
-      - {{id: O01, gateway: gw1, carrier: output, role: process, product: cement_clinker}}
-"""
 
 # GB/T 2589-2020 and GB/T 32150-2015 as printed, and the MEE 2023 national grid factor (the latest published)
 ELEC_KGCE, GAS_KGCE = 0.1229, 1.2143

@@ -19,44 +19,16 @@ from analytics.report.job import all_registry_facts, diagnose_enterprises
 from analytics.rollup_job import run_rollup
 from core.influx import InfluxV1, line
 from core.reference import get_reference
-from core.registry.creditcode import complete_credit_code
 from core.registry.db import dispose_engines, session_scope
 from core.registry.loader import load_registry_file
 from core.settings import get_settings
 from enerdiag.commands import dashboards as dashboards_commands
+from tests.support.cement_pair import DAY0, GOOD, OVER, REGISTRY
 
 pytestmark = pytest.mark.integration
 
-OVER = "91140200MA0H2KXX88"  # 48 t of clinker a day: over quota
-GOOD = complete_credit_code("91140200", "MA0H2KYY")  # 96 t a day on its own process meters: grade 1
 DAY = dt.date(2025, 12, 1)
-DAY0 = 1_764_518_400  # 2025-12-01 00:00 Asia/Shanghai
 
-REGISTRY = """
-enterprises:
-  - code: {over}
-    name: 大同示例水泥有限公司
-    industry: "3011"
-    county: 云冈区
-    product: cement_clinker
-    gateways: [{{id: gw1}}]
-    meters:
-      - {{id: M01, gateway: gw1, carrier: electricity, role: main}}
-      - {{id: M02, gateway: gw1, carrier: electricity, role: sub}}
-      - {{id: G01, gateway: gw1, carrier: natural_gas, role: main}}
-      - {{id: O01, gateway: gw1, carrier: output, role: process, product: cement_clinker}}
-  - code: {good}
-    name: 示例二号水泥有限公司
-    industry: "3011"
-    county: 平城区
-    product: cement_clinker
-    gateways: [{{id: gw1}}]
-    meters:
-      - {{id: M01, gateway: gw1, carrier: electricity, role: main}}
-      - {{id: P01, gateway: gw1, carrier: electricity, role: process, product: cement_clinker}}
-      - {{id: G01, gateway: gw1, carrier: natural_gas, role: process, product: cement_clinker}}
-      - {{id: O01, gateway: gw1, carrier: output, role: process, product: cement_clinker}}
-"""
 KWH_PER_HOUR = 1000.0  # main meter M01: 250 kWh per 15 minutes
 
 
