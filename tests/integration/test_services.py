@@ -311,20 +311,27 @@ def test_stale_state_with_port_taken_moves_to_a_free_port(run_dir: Path) -> None
         foreign.close()
 
 
-@pytest.mark.integration
-def test_mosquitto_with_password_file_and_acl(service_dir: Path) -> None:
+def start_authenticated_broker(
+    service_dir: Path, user: str, password: str, acl_rule: str, probe_topic: str | None
+) -> Mosquitto:
+    """A Mosquitto with one user in a password file and an ACL, readiness probed as that user."""
     passwd, acl = service_dir / "passwd", service_dir / "acl"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), "gw1", "s3cret"], check=True)
-    acl.write_text("user gw1\ntopic readwrite test/#\n")
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), user, password], check=True)
+    acl.write_text(f"user {user}\n{acl_rule}\n")
     for path in (passwd, acl):
         path.chmod(0o644)
-    broker = Mosquitto(
+    return Mosquitto(
         service_dir / "broker",
         extra_config=f"password_file {passwd}\nacl_file {acl}",
         allow_anonymous=False,
-        probe_auth=("gw1", "s3cret"),
-        probe_topic="test/ping",
+        probe_auth=(user, password),
+        probe_topic=probe_topic,
     ).start()
+
+
+@pytest.mark.integration
+def test_mosquitto_with_password_file_and_acl(service_dir: Path) -> None:
+    broker = start_authenticated_broker(service_dir, "gw1", "s3cret", "topic readwrite test/#", "test/ping")
     try:
         assert mqtt_probe_ok(broker.port, ("gw1", "s3cret"), "test/ping")
         assert not mqtt_probe_ok(broker.port, ("gw1", "s3cret"), "other")  # ACL denies it
@@ -337,18 +344,7 @@ def test_mosquitto_with_password_file_and_acl(service_dir: Path) -> None:
 @pytest.mark.integration
 def test_authenticated_broker_without_probe_topic_becomes_ready(service_dir: Path) -> None:
     """With an ACL that grants the probe user nothing, an accepted CONNACK is enough to be ready."""
-    passwd, acl = service_dir / "passwd", service_dir / "acl"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwd), "collector", "pw"], check=True)
-    acl.write_text("user collector\ntopic read em/v1/#\n")
-    for path in (passwd, acl):
-        path.chmod(0o644)
-    broker = Mosquitto(
-        service_dir / "broker",
-        extra_config=f"password_file {passwd}\nacl_file {acl}",
-        allow_anonymous=False,
-        probe_auth=("collector", "pw"),
-        probe_topic=None,
-    ).start()
+    broker = start_authenticated_broker(service_dir, "collector", "pw", "topic read em/v1/#", None)
     try:
         assert broker.pid is not None
         assert mqtt_probe("127.0.0.1", broker.port, auth=("collector", "pw"), round_trip=False, require_accept=True)
