@@ -8,7 +8,6 @@ monthly sums of `Usage_kWh` and lagging kVarh, in the plant's time zone (Asia/Se
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,10 +17,11 @@ from analytics.analyze_job import read_periods, whole_months
 from analytics.enterprise import EnterpriseInfo, MeterInfo
 from analytics.rollup_job import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY, run_rollup
 from core.influx import InfluxV1, line
+from tests.support.datasets import UCI_STEEL_2018
 
 pytestmark = pytest.mark.integration
 
-DATASET = Path("/work/shared/datasets/uci-steel-industry-2018.csv")
+DATASET = UCI_STEEL_2018
 CODE = "91140200MA0H2KXX88"
 TZ = "Asia/Seoul"
 PLANT = EnterpriseInfo(code=CODE, timezone=TZ, meters=(MeterInfo("M01", "electricity", "main"),))
@@ -38,7 +38,6 @@ def load_uci() -> pd.DataFrame:
     return frame.sort_values("end_s").reset_index(drop=True)
 
 
-@pytest.mark.skipif(not DATASET.exists(), reason=f"{DATASET} is not on this machine")
 def test_uci_months_equal_the_files_sums(services, influx_db) -> None:
     uci = load_uci()
     assert len(uci) == 35_040

@@ -14,6 +14,7 @@ import pytest
 from simulators.city import CityConfig
 from simulators.gateway import GatewayClient, parse_mqtt_url
 from simulators.runner import Backfill, FaultConfig, MqttSink, RealTime, publish
+from tests.support.datasets import UCI_STEEL_2018
 from tests.unit.test_sim_support import DAYS
 
 pytestmark = pytest.mark.integration
@@ -128,7 +129,6 @@ def test_real_time_accelerated_publishes_one_message_per_plant_and_step(services
 
 def test_cli_publishes_to_the_configured_broker_and_replays_the_uci_file(services, subscriber) -> None:  # type: ignore[no-untyped-def]
     import json
-    from pathlib import Path
 
     import typer
     from typer.testing import CliRunner
@@ -147,9 +147,7 @@ def test_cli_publishes_to_the_configured_broker_and_replays_the_uci_file(service
     summary = json.loads(result.stdout)
     assert summary["published"] is True
     assert subscriber.wait_for(lambda r: sum(t.endswith("/telemetry") for t, _, _ in r) >= summary["messages"])
-    uci = Path("/work/shared/datasets/uci-steel-industry-2018.csv")
-    if not uci.exists():
-        return
+    uci = UCI_STEEL_2018
     subscriber.received.clear()
     code = "91140214MA75QTJ143"
     result = CliRunner().invoke(

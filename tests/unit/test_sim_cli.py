@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from core.registry.creditcode import is_valid_credit_code
 from core.registry.loader import parse_registry
 from enerdiag.commands import simulate
+from tests.support.datasets import UCI_STEEL_2018
 
-UCI = Path("/work/shared/datasets/uci-steel-industry-2018.csv")
+UCI = UCI_STEEL_2018
 REFERENCE = Path(__file__).resolve().parents[2] / "core" / "reference" / "data"
 
 
@@ -134,7 +135,6 @@ def test_bad_input_exits_2_with_a_reason(app: typer.Typer, args: tuple[str, ...]
     assert message in result.stderr
 
 
-@pytest.mark.skipif(not UCI.exists(), reason="UCI steel data set not present")
 def test_replay_to_file_reports_the_files_total(app: typer.Typer, tmp_path: Path) -> None:
     out = tmp_path / "uci.jsonl"
     result = _invoke(

@@ -12,12 +12,11 @@ import pytest
 
 from simulators.messages import batch
 from simulators.replay import ReplayColumns, ReplayError, counter_readings, read_series
+from tests.support.datasets import UCI_STEEL_2018
 
-UCI = Path("/work/shared/datasets/uci-steel-industry-2018.csv")
-needs_uci = pytest.mark.skipif(not UCI.exists(), reason="UCI steel data set not present")
+UCI = UCI_STEEL_2018
 
 
-@needs_uci
 def test_uci_counters_span_exactly_the_files_total() -> None:
     frame = pd.read_csv(UCI)
     series = read_series(UCI)
@@ -33,7 +32,6 @@ def test_uci_counters_span_exactly_the_files_total() -> None:
     assert (np.diff(energy) >= 0).all()
 
 
-@needs_uci
 def test_uci_midnight_rows_close_the_day_they_are_labelled_with() -> None:
     series = read_series(UCI)
     china = dt.timezone(dt.timedelta(hours=8))
@@ -45,7 +43,6 @@ def test_uci_midnight_rows_close_the_day_they_are_labelled_with() -> None:
     assert series.first_epoch == int(dt.datetime(2018, 1, 1, tzinfo=china).timestamp())
 
 
-@needs_uci
 def test_power_factor_matches_the_files_lagging_power_factor_column() -> None:
     frame = pd.read_csv(UCI)
     readings = counter_readings(read_series(UCI), "M01")[1:]
