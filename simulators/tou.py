@@ -1,28 +1,34 @@
-"""Shanxi time-of-use peak hours by date (the editions in /work/shared/reference/tariffs_shanxi.yaml).
+"""Shanxi time-of-use peak hours by date, from the project's cited reference data (core/reference).
 
-The simulator only needs to know which hours are peak, to place movable load in or out of them: 晋发改商品发
-〔2021〕479号 until 2026-04-30 (peak 08-11, 17-23 all year), 〔2026〕15号 from 2026-05-01 (seasonal hours).
+The simulator only needs to know which hours are peak (peak and critical peak), to place movable load in or
+out of them; the edition in force on each day (晋发改商品发〔2021〕479号 until 2026-04-30, 〔2026〕15号 with
+seasonal hours from 2026-05-01) is the reference data's, so the simulator and the diagnosis agree.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import numpy as np
 
-EDITION_2026_FROM = dt.date(2026, 5, 1)
-PEAK_2021: tuple[tuple[int, int], ...] = ((8, 11), (17, 23))
-PEAK_2026: dict[int, tuple[tuple[int, int], ...]] = {
-    **dict.fromkeys((3, 4, 5), ((6, 8), (17, 24))),
-    **dict.fromkeys((6, 7, 8), ((6, 8), (18, 24))),
-    **dict.fromkeys((9, 10, 11), ((6, 8), (17, 24))),
-    **dict.fromkeys((12, 1, 2), ((6, 8), (16, 23))),
-}
+from core.reference import get_reference
+
+PEAK_PERIODS = frozenset({"peak", "critical_peak"})
 
 
+@lru_cache(maxsize=4096)
 def peak_ranges(day: dt.date) -> tuple[tuple[int, int], ...]:
-    """Peak hours [start, end) of a local day under the edition in force."""
-    return PEAK_2026[day.month] if day >= EDITION_2026_FROM else PEAK_2021
+    """Peak hours [start, end) of a local day under the edition in force (adjacent peak spans merged)."""
+    ranges: list[tuple[int, int]] = []
+    for span in get_reference().tou_periods(day, day.month).value:
+        if span.period not in PEAK_PERIODS:
+            continue
+        if ranges and ranges[-1][1] == span.start:
+            ranges[-1] = (ranges[-1][0], span.end)
+        else:
+            ranges.append((span.start, span.end))
+    return tuple(ranges)
 
 
 def peak_mask(days: np.ndarray, hours: np.ndarray) -> np.ndarray:
