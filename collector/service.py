@@ -19,10 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -36,6 +34,7 @@ from collector.spool import Spool
 from collector.writer import Sink
 from core.domain import DEADLETTER_PAYLOAD_BYTES, TELEMETRY_SUBSCRIPTION
 from core.influx import InfluxV1
+from core.mqtt import broker_address, mqtt_client
 from core.telemetry import ENTERPRISE_PATTERN, Topic, parse_topic
 
 log = logging.getLogger("enerdiag.collector")
@@ -134,22 +133,11 @@ class Collector:
     # ------------------------------------------------------------ MQTT
 
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=self.config.client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-            manual_ack=True,
-        )
-        url = urlsplit(self.config.mqtt_url)
-        if url.username:
-            client.username_pw_set(url.username, url.password)
-        if url.scheme == "mqtts":
-            client.tls_set()
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client, address = mqtt_client(self.config.mqtt_url, self.config.client_id, manual_ack=True)
         client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
-        where = f"{url.hostname}:{url.port or (8883 if url.scheme == 'mqtts' else 1883)}"  # never log the password
+        where = address.where  # never the password
         client.on_connect_fail = lambda *_: log.warning("MQTT broker %s unreachable; retrying", where)
         client.on_message = self._on_message
         return client
@@ -420,9 +408,8 @@ class Collector:
         self._connect()
 
     def _connect(self) -> None:
-        url = urlsplit(self.config.mqtt_url)
-        port = url.port or (8883 if url.scheme == "mqtts" else 1883)
-        self._client.connect_async(url.hostname or "127.0.0.1", port, keepalive=self.config.keepalive,
+        address = broker_address(self.config.mqtt_url)
+        self._client.connect_async(address.host, address.port, keepalive=self.config.keepalive,
                                    clean_start=False, properties=self._connect_properties())
         self._client.loop_start()
 

@@ -17,10 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
@@ -31,6 +29,7 @@ from analytics.safety.engine import SAFETY_KEYS, SafetyEngine
 from analytics.safety.store import AlarmStore, event_line
 from core.domain import MAX_FUTURE_SECONDS, MAX_PAYLOAD_BYTES, QUANTITIES, TELEMETRY_SUBSCRIPTION
 from core.influx import InfluxError, InfluxV1
+from core.mqtt import broker_address, mqtt_client
 from core.telemetry import decode, parse_topic, timestamp_seconds
 
 log = logging.getLogger("enerdiag.safety")
@@ -124,14 +123,7 @@ class Watcher:
     # ------------------------------------------------------------ MQTT
 
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=self.config.client_id,
-                             protocol=MQTTProtocolVersion.MQTTv5)
-        url = urlsplit(self.config.mqtt_url)
-        if url.username:
-            client.username_pw_set(url.username, url.password)
-        if url.scheme == "mqtts":
-            client.tls_set()
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client, _ = mqtt_client(self.config.mqtt_url, self.config.client_id)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -228,8 +220,8 @@ class Watcher:
         self._worker.start()
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.config.session_expiry
-        url = urlsplit(self.config.mqtt_url)
-        self._client.connect_async(url.hostname or "127.0.0.1", url.port or 1883, self.config.keepalive,
+        address = broker_address(self.config.mqtt_url)
+        self._client.connect_async(address.host, address.port, self.config.keepalive,
                                    clean_start=False, properties=props)
         self._client.loop_start()
 
