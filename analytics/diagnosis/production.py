@@ -12,6 +12,7 @@ from analytics.diagnosis.finding import Finding, Valuation
 from analytics.diagnosis.frames import PlantFrames, workday
 from analytics.diagnosis.load import producing_mask, runs_around_the_clock
 from analytics.energy import comprehensive_energy
+from analytics.enterprise import enterprise_daily
 from analytics.quota import OVER_QUOTA, assess_quota
 from analytics.refs import Reference
 
@@ -28,6 +29,10 @@ STEP_MIN_DAYS = 3
 """Each side of a step needs at least 3 producing days."""
 STEP_DAY_OUTPUT_SHARE = 0.5
 """Days with less than half the median output (start-ups, part days) are left out of the intensity series."""
+STEP_HOUR_OUTPUT_SHARE = 0.5
+"""Hours with less than half the median hourly output (shift edges) are left out of the step's size."""
+STEP_SHORT_AFTER_DAYS = 5
+"""Fewer producing days than this after a step: the finding says its size rests on a short window."""
 
 
 def daily_energy(frames: PlantFrames, reference: Reference) -> pd.DataFrame:
@@ -160,6 +165,45 @@ def intensity_series(frames: PlantFrames, reference: Reference) -> pd.Series:
     return ok["tce"] * 1000.0 / ok["output"]
 
 
+def hourly_tce(frames: PlantFrames, reference: Reference) -> pd.DataFrame:
+    """Per hour (index `hour_s`): tce (GB/T 2589 equivalent value) and output, by the same meter rules as days."""
+    h = frames.hourly
+    if h.empty:
+        return pd.DataFrame(columns=["tce", "output"])
+    h = h.assign(day=h["hour_s"], **{c: d for c, d in (("estimated", 0.0), ("completeness", 1.0)) if c not in h})
+    t = enterprise_daily(h, frames.enterprise)
+    wide = t.pivot_table(index="day", columns="carrier", values="value", aggfunc="sum")
+    rows = [{"hour_s": int(hour), "tce": comprehensive_energy(
+                 {k: float(v) for k, v in row.items() if pd.notna(v)}, reference).tce,
+             "output": float(row.get("output", 0.0)) if pd.notna(row.get("output", 0.0)) else 0.0}
+            for hour, row in wide.iterrows()]
+    return pd.DataFrame(rows).set_index("hour_s")
+
+
+def production_hour_levels(frames: PlantFrames, reference: Reference, days: pd.Index) -> pd.Series:
+    """Per day in `days`: the median kgce/t of its producing hours (a robust intensity level).
+
+    Off-shift energy (a base load, the base-load finding's own subject) and short events inside a day (a demand
+    spike, a start-up hour) move a day's total intensity but hardly its median producing hour.
+    """
+    h = hourly_tce(frames, reference)
+    h = h[h["output"] > 0]
+    if h.empty:
+        return pd.Series(np.nan, index=days)
+    h = h[h["output"] >= STEP_HOUR_OUTPUT_SHARE * float(h["output"].median())]
+    local = pd.to_datetime(h.index.to_numpy(), unit="s", utc=True).tz_convert(frames.tz)
+    level = (h["tce"] * 1000.0 / h["output"]).groupby(np.asarray(local.date)).median()
+    return level.reindex(days)
+
+
+def robust_step_pct(levels: pd.Series, k: int) -> float | None:
+    """Step size in % from the robust daily levels: mean level after split `k` over the mean level before."""
+    a, b = levels.iloc[:k].dropna(), levels.iloc[k:].dropna()
+    if a.empty or b.empty or float(a.mean()) <= 0:
+        return None
+    return 100 * (float(b.mean()) / float(a.mean()) - 1)
+
+
 def find_step(series: pd.Series) -> dict[str, float | dt.date] | None:
     """The split of a daily series into before/after with the largest Welch t-statistic (a single step)."""
     v = series.to_numpy(dtype=float)
@@ -199,9 +243,12 @@ def detect_intensity_step(frames: PlantFrames, value: Valuation, reference: Refe
     if step is None:
         return None
     before, after, t = float(step["before"]), float(step["after"]), float(step["t"])
-    pct = 100 * (after - before) / before
-    if pct < STEP_MIN_PCT or t < STEP_MIN_T:
+    daily_pct = 100 * (after - before) / before
+    if daily_pct < STEP_MIN_PCT or t < STEP_MIN_T:
         return None
+    k = int(step["k"])
+    robust = robust_step_pct(production_hour_levels(frames, reference, series.index), k)
+    pct = daily_pct if robust is None else robust
     days = daily_energy(frames, reference)
     at = step["at"]
     after_days = days[days.index >= at]
@@ -211,21 +258,30 @@ def detect_intensity_step(frames: PlantFrames, value: Valuation, reference: Refe
     kwh = float(after_days["kwh"].sum()) * share
     fields = value.electricity(kwh)
     fields["savings_tce"] = round(excess_tce, 3)
+    days_after = len(series) - k
     evidence = {
         "from": at.isoformat() if isinstance(at, dt.date) else str(at),
         "intensity_before_kgce_per_t": round(before, 2), "intensity_after_kgce_per_t": round(after, 2),
-        "step_pct": round(pct, 1), "t_statistic": round(t, 1),
-        "days_before": int(step["k"]), "days_after": len(series) - int(step["k"]),
+        "step_pct": round(pct, 1), "step_pct_daily_totals": round(daily_pct, 1), "t_statistic": round(t, 1),
+        "days_before": k, "days_after": days_after,
         "excess_tce_since": round(excess_tce, 3),
-        "method": ("step day and size by maximum Welch t on daily kgce/t of normal production days; excess tce "
-                   "against tce = a + b·output fitted on the days before"),
+        "method": ("step day by maximum Welch t on daily kgce/t of normal production days; step size from the "
+                   "median kgce/t of each day's producing hours (robust to off-shift base load and short events), "
+                   "mean after over mean before; excess tce against tce = a + b·output fitted on the days before"),
     }
+    if days_after < STEP_SHORT_AFTER_DAYS:
+        evidence["short_window"] = (f"only {days_after} producing day(s) after the step: its size is an early "
+                                    "estimate; confirm with the next days' data")
+    short = days_after < STEP_SHORT_AFTER_DAYS
+    note_zh = f"；阶跃后仅 {days_after} 个生产日，幅度为初步估计" if short else ""
+    note_en = f"; only {days_after} producing day(s) after it, an early estimate" if short else ""
     return Finding(
         "intensity_step", "单位产品能耗阶跃上升", "Step increase in energy intensity",
         **fields, evidence=evidence,
         recommendation_zh=(f"自 {evidence['from']} 起单位产品能耗由 {before:.1f} 升至 {after:.1f} kgce/t"
-                           f"（+{pct:.0f}%）：检查该日前后的设备故障、保温/密封损坏、工艺参数或原料变化，恢复后可节约上述能耗。"),
+                           f"（生产时段 +{pct:.0f}%{note_zh}）：检查该日前后的设备故障、保温/密封损坏、"
+                           "工艺参数或原料变化，恢复后可节约上述能耗。"),
         recommendation_en=(f"From {evidence['from']} intensity rose from {before:.1f} to {after:.1f} kgce/t "
-                           f"(+{pct:.0f} %): check equipment faults, insulation/seals, process settings or raw "
-                           "material changes around that day."),
+                           f"(+{pct:.0f} % in producing hours{note_en}): check equipment faults, insulation/seals, "
+                           "process settings or raw material changes around that day."),
         severity="high" if pct > 15 else "medium", sources=value.sources())

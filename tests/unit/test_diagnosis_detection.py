@@ -20,19 +20,11 @@ def test_recall_and_precision_at_least_0_9(scores: dict, code: str) -> None:
     assert s.recall >= 0.9 and s.precision >= 0.9, (code, s)
 
 
-SHORT_WINDOW_CODES = {"intensity_step"}
-"""A step found days before a long holiday has only ~3 production days after it; its size is then noisier
-(docs/diagnosis.md): ≥ 90 % of those cases, rather than all, must be within the tolerance."""
-
-
 @pytest.mark.parametrize("code", SCORED_CODES)
 def test_magnitudes_within_20_percent(scores: dict, code: str) -> None:
     s = scores[code]
     assert len(s.errors) == s.tp
-    if code in SHORT_WINDOW_CODES:
-        assert s.within_tolerance >= 0.9, (code, s.errors)
-    else:
-        assert all(abs(e) <= MAGNITUDE_TOLERANCE for e in s.errors), (code, s.errors)
+    assert all(abs(e) <= MAGNITUDE_TOLERANCE for e in s.errors), (code, s.errors)
 
 
 def test_healthy_plants_get_no_energy_findings() -> None:

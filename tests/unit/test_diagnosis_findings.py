@@ -15,6 +15,7 @@ from analytics.diagnosis.finding import Prices, Valuation
 from analytics.diagnosis.frames import DiagnosisFacts, DiagnosisInputError, PlantFrames
 from analytics.diagnosis.load import detect_base_load, detect_demand_over_capacity, detect_peak_shift
 from analytics.diagnosis.power import capacitor_kvar, detect_low_power_factor, power_factor
+from analytics.diagnosis.production import detect_intensity_step
 from analytics.diagnosis.quality import detect_data_quality
 from analytics.enterprise import EnterpriseInfo, MeterInfo
 from core.reference import get_reference
@@ -103,6 +104,26 @@ def test_base_load_off_shift() -> None:
     assert f.savings_cny == pytest.approx(0.5 * 90.0 * off_hours, rel=1e-6)
     assert f.savings_tce == pytest.approx(90.0 * off_hours * REF.coal_coefficient("electricity").value / 1000, rel=1e-3)
     assert detect_base_load(_shift_plant(300.0, 30.0), value, expected_share=0.10) is None
+
+
+@pytest.mark.parametrize(("step_day", "short"), [(dt.date(2026, 10, 19), False), (dt.date(2026, 10, 21), True)])
+def test_intensity_step_size_ignores_off_shift_load_and_short_spikes(step_day: dt.date, short: bool) -> None:
+    """A 15 % step in producing-hour energy, diluted by an unscaled 100 kW off-shift load and blurred by two
+    150 kWh spikes after it, is still reported as 15 %; the daily-total ratio would say 10-12 %."""
+    h = _hours()
+    hour, wd = _local_hour(h), _weekday(h)
+    day = np.array([FIRST + dt.timedelta(days=int((x - h[0]) // 86400)) for x in h])
+    on = (hour >= 8) & (hour < 16) & (wd < 5)
+    after = day >= step_day
+    spike = (hour == 10) & ((day == step_day) | (day == step_day + dt.timedelta(days=1)))
+    kwh = np.where(on, np.where(after, 345.0, 300.0), 100.0) + np.where(spike, 150.0, 0.0)
+    frames = _frames({("M01", "energy_kwh"): kwh, ("O01", "output_t"): np.where(on, 1.0, 0.0)}, METERS)
+    f = detect_intensity_step(frames, Valuation(REF, 2026, PRICES), REF)
+    assert f is not None
+    assert f.evidence["from"] == step_day.isoformat()
+    assert f.evidence["step_pct"] == pytest.approx(15.0, abs=0.05)
+    assert f.evidence["step_pct_daily_totals"] < 12.0
+    assert ("short_window" in f.evidence) is short
 
 
 def test_peak_shift_values_the_peak_valley_spread() -> None:
