@@ -17,6 +17,7 @@ from analytics.enterprise import EnterpriseInfo
 from analytics.registry_view import load_enterprises
 from api.auth import EnterpriseAccess, require_scope
 from api.context import ApiContext, context_of
+from api.figure_schemas import CreditIndicators, OrderVerification, Profile, Warehouse, documented
 from api.figures import (
     CREDIT_FIGURES,
     ORDER_FIGURES,
@@ -58,7 +59,8 @@ def influx_unavailable() -> ProblemError:
                         "the time-series store does not answer; retry later", headers={"Retry-After": "30"})
 
 
-@router.get("/v1/enterprises/{code}/profile", summary="Monthly energy, carbon and output profile [profile]")
+@router.get("/v1/enterprises/{code}/profile", summary="Monthly energy, carbon and output profile [profile]",
+            responses=documented(Profile, "Per month: energy, tce, co2_t, output_t, intensity, completeness, evidence"))
 def profile(
     request: Request,
     start: Annotated[str, Query(alias="from", pattern=MONTH_PATTERN, description="first month, YYYY-MM")],
@@ -90,7 +92,8 @@ def profile(
     })
 
 
-@router.get("/v1/enterprises/{code}/credit-indicators", summary="Explainable credit indicators [credit]")
+@router.get("/v1/enterprises/{code}/credit-indicators", summary="Explainable credit indicators [credit]",
+            responses=documented(CreditIndicators, "Every credit indicator with its evidence"))
 def credit(
     request: Request,
     as_of: Annotated[dt.date, Query(description="the day the indicators are computed for, YYYY-MM-DD")],
@@ -114,7 +117,8 @@ def credit(
     return json_response({"enterprise": access.code, "timezone": access.timezone, **body, "objections": objections})
 
 
-@router.get("/v1/enterprises/{code}/warehouse", summary="Warehouse monitoring for receipt financing [warehouse]")
+@router.get("/v1/enterprises/{code}/warehouse", summary="Warehouse monitoring for receipt financing [warehouse]",
+            responses=documented(Warehouse, "Refrigeration continuity, outages, temperature excursions"))
 def warehouse(
     request: Request,
     start: Annotated[dt.date, Query(alias="from", description="first local day, inclusive")],
@@ -138,7 +142,8 @@ def warehouse(
     return json_response({"enterprise": access.code, "timezone": access.timezone, **body, "objections": objections})
 
 
-@router.get("/v1/enterprises/{code}/order-verification", summary="Output versus an order [orders]")
+@router.get("/v1/enterprises/{code}/order-verification", summary="Output versus an order [orders]",
+            responses=documented(OrderVerification, "Output in the period against the expected output"))
 def orders(
     request: Request,
     start: Annotated[dt.date, Query(alias="from", description="first local day, inclusive")],

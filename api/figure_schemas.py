@@ -1,0 +1,244 @@
+"""200 bodies of the figure endpoints, for the OpenAPI document only (issue #7).
+
+The handlers keep returning the orjson bytes built by `api.figures` / `api.warehouse`; these models are
+attached with `responses={200: {"model": ...}}` (not `response_model`), so FastAPI never filters or coerces
+a body. Required keys and types follow docs/api.md; evidence objects are open (`additionalProperties`)
+because they carry the inputs of `enerdiag analyze` and the safety summary as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas import Objection
+
+Number = float | None
+"""A figure that is null when it cannot be computed (no data, division by zero, non-finite)."""
+
+
+class Open(BaseModel):
+    """An object whose listed keys are always present and which may carry more (evidence)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Period(Open):
+    start: str = Field(alias="from", description="first day (or local time), inclusive")
+    end: str = Field(alias="to", description="end, exclusive")
+
+
+class TotalMeter(Closed):
+    meter: str
+    quantity: str
+    carrier: str
+    role: str | None
+
+
+class ProfileEvidence(Open):
+    period: Period
+    completeness_by_carrier: dict[str, Number]
+    tce_method: str | None
+    co2: dict[str, Any]
+    quota: dict[str, Any]
+    coefficients: dict[str, Any] = Field(description="the `evidence` of `enerdiag analyze`: coefficients and sources")
+    warnings: list[str]
+
+
+class ProfileMonth(Closed):
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    energy: dict[str, Number] = Field(description="per carrier, CONTRACTS.md section 6 units")
+    tce: Number
+    co2_t: Number
+    output_t: Number
+    intensity_kgce_per_t: Number
+    completeness: float = Field(description="the lowest carrier completeness of the month, 0..1")
+    evidence: ProfileEvidence
+
+
+class Profile(Closed):
+    enterprise: str
+    start: str = Field(alias="from", description="first month, YYYY-MM")
+    end: str = Field(alias="to", description="last month, YYYY-MM, inclusive")
+    timezone: str
+    meters: list[TotalMeter] = Field(description="the meters whose counters make the totals")
+    months: list[ProfileMonth]
+    objections: list[Objection]
+
+
+class IndicatorEvidence(Open):
+    """What one credit indicator was computed from: `formula` or `source`, and its inputs."""
+
+    period: Period
+    meters: list[TotalMeter | str] = Field(description="total meters; meter ids for the safety indicators")
+    completeness: Number = Field(description="null for safety alarms (events)")
+    inputs: dict[str, Any]
+    formula: str | None = None
+    source: str | None = None
+
+
+class CreditEvidence(Open):
+    activity_index: IndicatorEvidence
+    utilisation: IndicatorEvidence
+    trend_mom: IndicatorEvidence
+    trend_yoy: IndicatorEvidence
+    stability_cv: IndicatorEvidence
+    shutdown_days_90d: IndicatorEvidence
+    quota_status: IndicatorEvidence
+    carbon_intensity_t_per_t: IndicatorEvidence
+    green_share: IndicatorEvidence
+    completeness: IndicatorEvidence
+    open_critical_safety_alarms: IndicatorEvidence
+    safety_alarms_90d: IndicatorEvidence
+
+
+class Anomaly(Closed):
+    kind: Literal["shutdown_day", "data_gap"]
+    day: str
+    electricity_kwh: Number = Field(None, description="shutdown days")
+    completeness: Number = Field(None, description="days without data")
+
+
+class SafetyCounts(Closed):
+    critical: int
+    alarm: int
+    pre_alarm: int
+
+
+class CreditIndicators(Closed):
+    enterprise: str
+    timezone: str
+    as_of: str
+    reference_month: str = Field(pattern=r"^\d{4}-\d{2}$", description="the last complete month before as_of")
+    activity_index: int
+    utilisation: Number
+    trend_mom: Number
+    trend_yoy: Number
+    stability_cv: Number
+    shutdown_days_90d: int
+    quota_status: str = Field(description="ok, over_quota or n/a")
+    carbon_intensity_t_per_t: Number
+    green_share: Number
+    completeness: float
+    open_critical_safety_alarms: int
+    safety_alarms_90d: SafetyCounts
+    anomalies: list[Anomaly]
+    evidence: CreditEvidence
+    warnings: list[str]
+    objections: list[Objection]
+
+
+class Outage(Closed):
+    meter: str
+    start: str
+    end: str = Field(description="local ISO time, exclusive")
+    hours: int
+    kind: Literal["no_data", "no_load", "mixed"]
+    no_data_hours: int
+    no_load_hours: int
+
+
+class Excursion(Closed):
+    meter: str
+    side: Literal["above", "below"]
+    start: str
+    end: str
+    ended: bool
+    minutes: Number
+    readings: int
+    peak_c: Number
+    deviation_c: Number
+
+
+class Refrigeration(Closed):
+    meter: str
+    continuity: Number
+    completeness: Number
+    hours: int
+    running_hours: int
+    no_load_hours: int
+    no_data_hours: int
+    energy_kwh: Number
+    median_hour_kwh: Number
+
+
+class Temperature(Closed):
+    meter: str
+    band_c: list[float] | None = Field(description="[temp_min_c, temp_max_c]; null when the registry has none")
+    completeness: Number
+    readings: int
+    hours_with_readings: int
+    hours_in_band: int
+    in_band_share: Number
+    min_c: Number
+    max_c: Number
+    excursions: int
+
+
+class WarehousePeriod(Period):
+    hours: int
+
+
+class WarehouseEvidence(Open):
+    period: WarehousePeriod
+    meters: list[dict[str, Any]]
+    completeness: Number
+    sources: dict[str, str]
+    rules: dict[str, str]
+
+
+class Warehouse(Closed):
+    enterprise: str
+    timezone: str
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+    continuity: Number = Field(description="the lowest refrigeration meter's; null without refrigeration meters")
+    completeness: Number
+    outage_hours: int
+    outages: list[Outage]
+    excursion_minutes: Number
+    excursions: list[Excursion]
+    refrigeration: list[Refrigeration]
+    temperature: list[Temperature]
+    evidence: WarehouseEvidence
+    warnings: list[str]
+    objections: list[Objection]
+
+
+class Baseline(Open):
+    months: list[dict[str, Any]] = Field(description="month, electricity_kwh, output_t, kwh_per_t")
+    kwh_per_t: Number
+
+
+class OrderEvidence(Open):
+    period: Period
+    measured_output_t: Number
+    output_coverage: Number
+    electricity_kwh: float
+    electricity_completeness: Number
+    baseline: Baseline
+    rules: dict[str, Any]
+    meters: list[TotalMeter]
+
+
+class OrderVerification(Closed):
+    enterprise: str
+    timezone: str
+    expected_output_t: float
+    method: Literal["measured", "estimated_from_electricity", "unavailable"]
+    output_t: Number
+    uncertainty_t: Number
+    ratio_to_expected: Number
+    shortfall_t: Number
+    evidence: OrderEvidence
+    objections: list[Objection]
+
+
+def documented(model: type[BaseModel], description: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entry that documents the 200 body as `model` without FastAPI validating the answer."""
+    return {200: {"model": model, "description": description}}
