@@ -6,25 +6,17 @@ from __future__ import annotations
 import queue
 import shutil
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-import typer
 from paho.mqtt.enums import CallbackAPIVersion
-from typer.testing import CliRunner
 
-from core.registry.db import dispose_engines, session_scope
 from core.registry.hashing import mosquitto_hash, mosquitto_verify
-from core.registry.loader import load_registry_file
-from core.settings import get_settings
-from enerdiag.commands import registry as registry_commands
-from enerdiag.localservices import Mosquitto, ServiceError
+from tests.support.acl_broker import AclBroker, registry_acl_broker
 
 pytestmark = pytest.mark.integration
 
@@ -34,71 +26,18 @@ CEMENT, COKING = "91140214MA0FE1KM73", "91140226MA02U9AL2Q"
 COLLECTOR, COLLECTOR_PW = "collector-test", "collector-secret-1"
 
 
-@dataclass
-class Broker:
-    host: str
-    port: int
-    password_file: Path
-    acl_file: Path
-
-
 @pytest.fixture(scope="module")
-def broker() -> Iterator[Broker]:
+def broker() -> Iterator[AclBroker]:
     """Example city loaded, files written by the command, Mosquitto started with them (anonymous refused)."""
-    workdir = Path(tempfile.mkdtemp(prefix="enerdiag-test-acl-", dir="/tmp"))
-    workdir.chmod(0o755)  # the broker drops to user mosquitto and must reach its files
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ENERDIAG_DATA_DIR", str(workdir / "data"))
-    mp.setenv("ENERDIAG_RUN_DIR", str(workdir / "run"))
-    mp.setenv("ENERDIAG_MQTT_URL", "mqtt://127.0.0.1:1883")
-    mp.delenv("ENERDIAG_DB_URL", raising=False)
-    get_settings.cache_clear()
-    server = None
-    try:
-        with session_scope() as session:
-            load_registry_file(session, EXAMPLE)
-        app = typer.Typer()
-        registry_commands.register(app)
-        pw, acl = workdir / "mosquitto" / "passwd", workdir / "mosquitto" / "acl"
-        args = [
-            "registry",
-            "mqtt-acl",
-            "--password-file",
-            str(pw),
-            "--acl-file",
-            str(acl),
-            "--collector-user",
-            COLLECTOR,
-            "--collector-password",
-            COLLECTOR_PW,
-        ]
-        result = CliRunner().invoke(app, args)
-        assert result.exit_code == 0, result.output
-        assert "7 gateways" in result.stdout
-        server = Mosquitto(
-            workdir / "broker",
-            extra_config=f"password_file {pw}\nacl_file {acl}\n",
-            allow_anonymous=False,  # readiness: any CONNACK (the tests below log in for real)
-        )
-        try:
-            server.start()
-        except ServiceError as exc:
-            pytest.fail(f"{exc}\n{exc.log_tail}", pytrace=False)
-        assert server.port is not None
-        yield Broker("127.0.0.1", server.port, pw, acl)
-    finally:
-        if server is not None:
-            server.stop()
-        mp.undo()
-        get_settings.cache_clear()
-        dispose_engines()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with registry_acl_broker("enerdiag-test-acl-", lambda _: EXAMPLE, COLLECTOR, COLLECTOR_PW) as server:
+        assert "7 gateways" in server.command_output
+        yield server
 
 
 class Client:
     """A paho client that records connect result, suback codes and received messages."""
 
-    def __init__(self, broker: Broker, username: str, password: str) -> None:
+    def __init__(self, broker: AclBroker, username: str, password: str) -> None:
         self.messages: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.connack: queue.Queue[int] = queue.Queue()
         self.subacks: queue.Queue[list[int]] = queue.Queue()
@@ -125,7 +64,7 @@ class Client:
         self.client.loop_stop()
 
 
-def test_gateway_publishes_to_its_own_topic_and_not_into_another_enterprise(broker: Broker) -> None:
+def test_gateway_publishes_to_its_own_topic_and_not_into_another_enterprise(broker: AclBroker) -> None:
     collector = Client(broker, COLLECTOR, COLLECTOR_PW)
     shared = Client(broker, COLLECTOR, COLLECTOR_PW)
     gateway = Client(broker, f"{CEMENT}.gw-kiln", "kiln-demo-2026")
@@ -149,7 +88,7 @@ def test_gateway_publishes_to_its_own_topic_and_not_into_another_enterprise(brok
             client.close()
 
 
-def test_gateway_reads_nothing_and_wrong_passwords_are_refused(broker: Broker) -> None:
+def test_gateway_reads_nothing_and_wrong_passwords_are_refused(broker: AclBroker) -> None:
     snoop = Client(broker, f"{COKING}.gw1", "coke-demo-2026")
     collector = Client(broker, COLLECTOR, COLLECTOR_PW)
     publisher = Client(broker, f"{CEMENT}.gw-mill", "mill-demo-2026")
@@ -170,7 +109,7 @@ def test_gateway_reads_nothing_and_wrong_passwords_are_refused(broker: Broker) -
     assert Client(broker, "anonymous-nobody", "").rc == 135
 
 
-def test_files_hold_hashes_only_in_mosquitto_format(broker: Broker) -> None:
+def test_files_hold_hashes_only_in_mosquitto_format(broker: AclBroker) -> None:
     text = broker.password_file.read_text()
     assert "kiln-demo-2026" not in text and COLLECTOR_PW not in text
     users = dict(line.split(":", 1) for line in text.splitlines())

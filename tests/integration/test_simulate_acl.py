@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from core.registry.db import dispose_engines, session_scope
-from core.registry.loader import load_registry_file
-from core.settings import get_settings
-from enerdiag.commands import registry as registry_commands
-from enerdiag.localservices import Mosquitto, ServiceError
 from simulators.city import CityConfig
 from simulators.gateway import BrokerAddress, GatewayClient
 from simulators.registry import dump
 from simulators.runner import Backfill, MqttSink, publish
 from tests.integration.test_simulate_mqtt import Subscriber
+from tests.support.acl_broker import registry_acl_broker
 from tests.unit.test_sim_support import DAYS
 
 pytestmark = pytest.mark.integration
@@ -38,55 +30,15 @@ class City:
 @pytest.fixture(scope="module")
 def city() -> Iterator[City]:
     """A simulated city's registry loaded, Mosquitto started with the password file and ACL it yields."""
-    workdir = Path(tempfile.mkdtemp(prefix="enerdiag-test-simacl-", dir="/tmp"))
-    workdir.chmod(0o755)
-    mp = pytest.MonkeyPatch()
-    mp.setenv("ENERDIAG_DATA_DIR", str(workdir / "data"))
-    mp.setenv("ENERDIAG_RUN_DIR", str(workdir / "run"))
-    mp.delenv("ENERDIAG_DB_URL", raising=False)
-    get_settings.cache_clear()
-    server = None
-    try:
-        run = Backfill.plan(CityConfig(plants=4, seed=12, days=DAYS[:2], problem_share=0.5), 900)
+    run = Backfill.plan(CityConfig(plants=4, seed=12, days=DAYS[:2], problem_share=0.5), 900)
+
+    def write_registry(workdir: Path) -> Path:
         registry_file = workdir / "city.yaml"
         registry_file.write_text(dump(run.registry()), encoding="utf-8")
-        with session_scope() as session:
-            load_registry_file(session, registry_file)
-        app = typer.Typer()
-        registry_commands.register(app)
-        pw, acl = workdir / "mosquitto" / "passwd", workdir / "mosquitto" / "acl"
-        result = CliRunner().invoke(
-            app,
-            [
-                "registry",
-                "mqtt-acl",
-                "--password-file",
-                str(pw),
-                "--acl-file",
-                str(acl),
-                "--collector-user",
-                COLLECTOR,
-                "--collector-password",
-                COLLECTOR_PW,
-            ],
-        )
-        assert result.exit_code == 0, result.output
-        server = Mosquitto(
-            workdir / "broker", extra_config=f"password_file {pw}\nacl_file {acl}\n", allow_anonymous=False
-        )
-        try:
-            server.start()
-        except ServiceError as exc:
-            pytest.fail(f"{exc}\n{exc.log_tail}", pytrace=False)
-        assert server.port is not None
-        yield City(run, BrokerAddress("127.0.0.1", server.port))
-    finally:
-        if server is not None:
-            server.stop()
-        mp.undo()
-        get_settings.cache_clear()
-        dispose_engines()
-        shutil.rmtree(workdir, ignore_errors=True)
+        return registry_file
+
+    with registry_acl_broker("enerdiag-test-simacl-", write_registry, COLLECTOR, COLLECTOR_PW) as server:
+        yield City(run, BrokerAddress(server.host, server.port))
 
 
 def test_gateways_publish_telemetry_and_status_with_their_registry_passwords(city: City) -> None:
