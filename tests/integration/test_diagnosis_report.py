@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +23,7 @@ from simulators import timeline
 from simulators.city import CityConfig, build_city
 from simulators.plant import simulate
 from simulators.registry import dump, registry_document
+from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.integration
 
@@ -106,8 +106,7 @@ def test_report_html_and_pdf(plant: tuple[str, CliRunner, str], tmp_path: Path) 
     result = runner.invoke(app(), ["report", code, *period, "--format", "pdf", "--out", str(pdf_path)])
     assert result.exit_code == 0, result.output
     assert pdf_path.read_bytes()[:5] == b"%PDF-"
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("poppler-utils not installed")
+    require_tool("pdftoppm", package="poppler-utils")
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf_path), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
     assert 3 <= len(pages) <= 10

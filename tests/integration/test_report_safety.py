@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from simulators import timeline
 from simulators.city import CityConfig, build_city
 from simulators.plant import simulate
 from simulators.registry import dump, registry_document
+from tests.support.tools import require_tool
 
 pytestmark = pytest.mark.integration
 
@@ -156,8 +156,7 @@ def test_report_lists_the_scanned_alarms_with_advice(plants: tuple[str, str], tm
     result = CliRunner().invoke(app(), ["report", code, *PERIOD, "--format", "pdf", "--out", str(pdf)])
     assert result.exit_code == 0, result.output
     assert pdf.read_bytes()[:5] == b"%PDF-"
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("poppler-utils not installed")
+    require_tool("pdftoppm", package="poppler-utils")
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     flat = re.sub(r"\s+", "", text)
     assert "4.电气安全ElectricalSafety" in flat.replace("safety", "Safety")

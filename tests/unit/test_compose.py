@@ -28,6 +28,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.tools import require_tool
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -971,9 +973,7 @@ def test_proxy_serves_grafana_and_the_api_from_the_caddyfile(all_services: dict[
 
 @pytest.mark.parametrize("mode", ["acme", "internal", "files"])
 def test_caddyfile_is_valid_in_every_tls_mode(mode: str, tmp_path: Path) -> None:
-    caddy = shutil.which("caddy")
-    if caddy is None:
-        pytest.skip("caddy not installed (apt-get install -y caddy)")
+    caddy = require_tool("caddy", package="caddy")
     make_certificates(tmp_path / "certs", "grafana.test")
     (tmp_path / "certs" / "fullchain.pem").write_bytes((tmp_path / "certs" / "server.crt").read_bytes())
     (tmp_path / "certs" / "privkey.pem").write_bytes((tmp_path / "certs" / "server.key").read_bytes())

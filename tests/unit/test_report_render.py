@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from core.reference import get_reference
 from simulators import timeline
 from simulators.city import CityConfig, build_city
 from tests.support.diagnosis_simcity import plant_frames
+from tests.support.tools import require_tool
 
 REF = get_reference()
 FIRST = dt.date(2026, 9, 1)
@@ -91,8 +91,7 @@ def test_pdf_pages_render(context, tmp_path: Path) -> None:
     assert pdf[:5] == b"%PDF-"
     path = tmp_path / "r.pdf"
     path.write_bytes(pdf)
-    if shutil.which("pdftoppm") is None:
-        pytest.skip("poppler-utils not installed")
+    require_tool("pdftoppm", package="poppler-utils")
     subprocess.run(["pdftoppm", "-r", "30", "-png", str(path), str(tmp_path / "p")], check=True)
     assert 3 <= len(list(tmp_path.glob("p-*.png"))) <= 8
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
@@ -110,9 +109,7 @@ PROBE = ('<script>window.addEventListener("load", () => {const ok = [...document
 
 def test_html_in_headless_chromium(context, tmp_path: Path) -> None:
     """Chromium loads the page, decodes every chart and lays out the text (a probe script reports back)."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    if browser is None:
-        pytest.skip("chromium not installed")
+    browser = require_tool("chromium", "chromium-browser", package="chromium")
     page = tmp_path / "r.html"
     page.write_text(render_html(context).replace("</body>", PROBE), encoding="utf-8")
     dom = subprocess.run([browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
