@@ -80,11 +80,8 @@ class CarbonReader:
         if not isinstance(owner, str) or not isinstance(year, int) or not isinstance(budget, float):
             return
         key = (owner, year)
-        if key in self.budget_lines:
-            self.check.error(node.line, f"{where}.year",
-                             f"budget of {owner} for {year} given twice (first on line {self.budget_lines[key]})")
+        if self.check.repeated(self.budget_lines, key, node.line, f"{where}.year", f"budget of {owner} for {year}"):
             return
-        self.budget_lines[key] = node.line
         self.spec.budgets.append(BudgetSpec(owner, year, budget, note, ref_where))
 
     def _green(self, node: Located, where: str, allowed: set[str], code: Any) -> None:
@@ -107,9 +104,7 @@ class CarbonReader:
         if any(v is MISSING or v is None for v in values) or not isinstance(owner, str):
             return
         key = (owner, kind, first, last, reference)
-        if key in self.green_lines:
-            self.check.error(node.line, where, f"the same {kind} of {owner} for {first}..{last} "
-                             f"(reference {reference!r}) given twice (first on line {self.green_lines[key]})")
+        if self.check.repeated(self.green_lines, key, node.line, where,
+                               f"the same {kind} of {owner} for {first}..{last} (reference {reference!r})"):
             return
-        self.green_lines[key] = node.line
         self.spec.green.append(GreenSpec(owner, kind, first, last, mwh, reference, note, ref_where))

@@ -32,6 +32,14 @@ class Checker:
     def error(self, line: int, where: str, message: str) -> None:
         self.errors.append(f"{self.path}:{line}: {where}: {message}")
 
+    def repeated(self, seen: dict[Any, int], key: object, line: int, where: str, what: str) -> bool:
+        """True (and an error naming the first line) when `key` was seen before; else remember its line."""
+        if key in seen:
+            self.error(line, where, f"{what} given twice (first on line {seen[key]})")
+            return True
+        seen[key] = line
+        return False
+
     def mapping(self, node: Located, where: str, allowed: set[str], required: tuple[str, ...]) -> bool:
         if not isinstance(node.value, dict):
             self.error(node.line, where, f"must be a mapping, got {_kind(node.value)}")

@@ -93,10 +93,8 @@ def _read_products(check: Checker, root: Located, spec: RegistrySpec) -> set[str
         key = check.get(node, "key", where, product_key)
         if key is None or key is MISSING:
             continue
-        if key in seen:
-            check.error(node.line, f"{where}.key", f"product {key!r} given twice (first on line {seen[key]})")
+        if check.repeated(seen, key, node.line, f"{where}.key", f"product {key!r}"):
             continue
-        seen[key] = node.line
         quota = check.get(node, "quota", where, product_key)
         if isinstance(quota, str) and known is not None and quota not in known:
             check.error(node.value["quota"].line, f"{where}.quota", f"{quota!r} is not a quota product key")
@@ -148,11 +146,8 @@ def _read_enterprises(
         if not check.mapping(node, where, ENTERPRISE_KEYS, ("code", "name", "industry", "county")):
             continue
         code = check.get(node, "code", where, credit_code)
-        if isinstance(code, str):
-            if code in seen:
-                check.error(node.line, f"{where}.code", f"enterprise {code} given twice (first on line {seen[code]})")
-                continue
-            seen[code] = node.line
+        if isinstance(code, str) and check.repeated(seen, code, node.line, f"{where}.code", f"enterprise {code}"):
+            continue
         product = check.get(node, "product", where, product_key)
         _check_product(check, node, where, product, declared_products, known_quota, spec)
         ent = EnterpriseSpec(
@@ -181,11 +176,8 @@ def _read_gateways(check: Checker, ent_node: Located, ent_where: str) -> list[Ga
         if not check.mapping(node, where, GATEWAY_KEYS, ("id",)):
             continue
         gid = check.get(node, "id", where, ident)
-        if isinstance(gid, str):
-            if gid in seen:
-                check.error(node.line, f"{where}.id", f"gateway {gid!r} given twice (first on line {seen[gid]})")
-                continue
-            seen[gid] = node.line
+        if isinstance(gid, str) and check.repeated(seen, gid, node.line, f"{where}.id", f"gateway {gid!r}"):
+            continue
         password = check.get(node, "password", where, password_value)
         password_hash = check.get(node, "password_hash", where, password_hash_value)
         if password is not None and password_hash is not None:
@@ -212,11 +204,8 @@ def _read_meters(
         if not check.mapping(node, where, METER_KEYS, ("id", "carrier", "role")):
             continue
         mid = check.get(node, "id", where, ident)
-        if isinstance(mid, str):
-            if mid in seen:
-                check.error(node.line, f"{where}.id", f"meter {mid!r} given twice (first on line {seen[mid]})")
-                continue
-            seen[mid] = node.line
+        if isinstance(mid, str) and check.repeated(seen, mid, node.line, f"{where}.id", f"meter {mid!r}"):
+            continue
         carrier = check.get(node, "carrier", where, choice(tuple(c.value for c in Carrier)))
         role = check.get(node, "role", where, choice(tuple(r.value for r in MeterRole)))
         gateway = check.get(node, "gateway", where, ident)
@@ -332,11 +321,8 @@ def _read_banks(check: Checker, root: Located, spec: RegistrySpec) -> set[str]:
         if not check.mapping(node, where, BANK_KEYS, ("id", "name")):
             continue
         bank_id = check.get(node, "id", where, ident)
-        if isinstance(bank_id, str):
-            if bank_id in seen:
-                check.error(node.line, f"{where}.id", f"bank {bank_id!r} given twice (first on line {seen[bank_id]})")
-                continue
-            seen[bank_id] = node.line
+        if isinstance(bank_id, str) and check.repeated(seen, bank_id, node.line, f"{where}.id", f"bank {bank_id!r}"):
+            continue
         spec.banks.append(BankSpec(bank_id, check.get(node, "name", where, text)))
     return set(seen)
 
@@ -352,11 +338,9 @@ def _read_consents(
         code = check.get(node, "enterprise", where, credit_code)
         bank = check.get(node, "bank", where, ident)
         pair = (code, bank)
-        if isinstance(code, str) and isinstance(bank, str):
-            if pair in seen:
-                check.error(node.line, where, f"consent of {code} to {bank} given twice (first on line {seen[pair]})")
-                continue
-            seen[pair] = node.line
+        if (isinstance(code, str) and isinstance(bank, str)
+                and check.repeated(seen, pair, node.line, where, f"consent of {code} to {bank}")):
+            continue
         spec.consents.append(
             ConsentSpec(
                 enterprise=code,
