@@ -15,6 +15,7 @@ import typer
 
 from core.domain import DEFAULT_TIMEZONE
 from enerdiag.errors import EXIT_BAD_INPUT, fail
+from enerdiag.logs import configure_logging
 
 
 def parse_since(text: str, tz: str = DEFAULT_TIMEZONE) -> float:
@@ -57,9 +58,7 @@ def register(app: typer.Typer) -> None:
         from collector.service import Collector, CollectorConfig
         from core.settings import get_settings
 
-        logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        configure_logging(verbose)
         s = get_settings()
         if open_registry:
             def registry() -> RegistrySnapshot:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import signal
 import sys
 import threading
@@ -16,6 +15,7 @@ import typer
 
 from core.domain import DEFAULT_TIMEZONE
 from enerdiag.errors import EXIT_BAD_INPUT, fail
+from enerdiag.logs import configure_logging
 
 if TYPE_CHECKING:
     from analytics.safety.context import SafetyContext
@@ -110,9 +110,7 @@ def register(app: typer.Typer) -> None:
         from analytics.safety.watch import WatchConfig, Watcher
         from core.settings import get_settings
 
-        logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        configure_logging(verbose)
         s = get_settings()
         _ruleset(rules)  # a bad file stops here with exit 2 and FILE:LINE
 
