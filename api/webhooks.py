@@ -1,10 +1,13 @@
 """Post-loan monitoring events (贷后监测) for banks' webhooks: detection rules, HMAC signatures, retry backoff.
 
-Pure. Events are detected from the enterprise's daily electricity (analytics `enterprise_daily`):
+Pure. `shutdown` and `activity_drop` come from the enterprise's daily electricity (analytics `enterprise_daily`):
 - `shutdown`: the day is measured (completeness ≥ 0.5) and its electricity is below 20 % of the median
   measured day of the 28 days before it (the same share as the credit indicator `shutdown_days_90d`);
 - `activity_drop`: the mean of the 7 days ending on the day is below 50 % of the mean of the 28 days
   before them (measured days only, at least 14 of them).
+`cold_store_failure` comes from the warehouse report of `analytics.warehouse` (the `/warehouse` endpoint's
+outages and excursions) over the 7 days ending on the day: an outage of ≥ 2 h with a no-load hour, or an
+excursion of ≥ 30 min, that covers part of the day (docs/api.md, "Webhooks").
 Each delivery carries `X-Enerdiag-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
 """
 
@@ -16,11 +19,19 @@ import hmac
 import statistics
 from collections.abc import Sequence
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
+from analytics.calendar import local_midnight_s
+from analytics.diagnosis.cold import COLD_MIN_HOURS
+from analytics.warehouse import Excursion, Outage, WarehouseReport
 from api.indicators import MEASURED_DAY, SHUTDOWN_SHARE, Day
 
-EVENT_TYPES: Final = ("shutdown", "activity_drop")
-"""Events a webhook can subscribe to (cold-store failure follows with the analytics' diagnosis, issue #6)."""
+EVENT_TYPES: Final = ("shutdown", "activity_drop", "cold_store_failure")
+"""Events a webhook can subscribe to."""
+EVENT_SCOPES: Final[dict[str, str]] = {"shutdown": "credit", "activity_drop": "credit",
+                                       "cold_store_failure": "warehouse"}
+"""The consent scope each event needs: electricity events are credit information, cold-store events are the
+warehouse-receipt data of the `/warehouse` endpoint."""
 SIGNATURE_HEADER: Final = "X-Enerdiag-Signature"
 DROP_SHARE: Final = 0.5
 BASELINE_DAYS: Final = 28
@@ -30,6 +41,15 @@ MAX_ATTEMPTS: Final = 8
 BACKOFF_BASE_S: Final = 30
 BACKOFF_MAX_S: Final = 3600
 SIGNATURE_TOLERANCE_S: Final = 300
+OUTAGE_MIN_HOURS: Final = COLD_MIN_HOURS
+"""A refrigeration outage counts from 2 h: defrost cycles and door-open spells last minutes (controllers end a
+defrost after at most 45 min), and it is the diagnosis' own minimum for its `cold_store_failure` finding."""
+EXCURSION_MIN_MINUTES: Final = 30.0
+"""A temperature excursion counts from 30 min: the storage record interval of China's GSP appendix on automatic
+temperature monitoring (at least one record every 30 min), above a ~20 min defrost spike (engineering choice)."""
+WAREHOUSE_WINDOW_DAYS: Final = 7
+"""The report behind `cold_store_failure` covers the 7 local days ending on the day: the stop rule compares each
+hour with the median hour of the period, which a stop on the day alone cannot pull down."""
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -83,3 +103,57 @@ def detect(days: Sequence[Day], day: dt.date) -> list[dict[str, Any]]:
                                     "baseline_mean_daily_kwh": round(base_mean, 6),
                                     "rule": f"7-day mean below {DROP_SHARE:.0%} of the 28 days before"}})
     return events
+
+
+def _covers(start_s: int, end_s: int, day_start_s: int, day_end_s: int) -> bool:
+    return start_s < day_end_s and end_s > day_start_s
+
+
+def _iso(epoch_s: int, timezone: str) -> str:
+    return dt.datetime.fromtimestamp(epoch_s, ZoneInfo(timezone)).isoformat()
+
+
+def _outage(o: Outage, timezone: str) -> dict[str, Any]:
+    return {"meter": o.meter, "start": _iso(o.start_s, timezone), "end": _iso(o.end_s, timezone), "hours": o.hours,
+            "kind": o.kind, "no_data_hours": o.no_data_hours, "no_load_hours": o.no_load_hours}
+
+
+def _excursion(e: Excursion, band: tuple[float, float] | None, timezone: str) -> dict[str, Any]:
+    return {"meter": e.meter, "side": e.side, "start": _iso(e.start_s, timezone), "end": _iso(e.end_s, timezone),
+            "ended": e.ended, "minutes": e.minutes, "readings": e.readings, "peak_c": e.peak_c,
+            "deviation_c": e.deviation_c, "band_c": list(band) if band else None}
+
+
+def detect_cold_store_event(report: WarehouseReport, day: dt.date, timezone: str,
+                              meters: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The `cold_store_failure` event of local `day`, if any, from the warehouse `report` of the days ending on it.
+
+    Qualifying: refrigeration outages of at least `OUTAGE_MIN_HOURS` with at least one no-load hour (a meter
+    that only fell silent is a data gap, not a stopped compressor) and excursions of at least
+    `EXCURSION_MIN_MINUTES`, each covering part of `day`. `meters` (the warehouse meters) go into the evidence.
+    """
+    day_start_s = local_midnight_s(day, timezone)
+    day_end_s = local_midnight_s(day + dt.timedelta(days=1), timezone)
+    outages = [o for o in report.outages if o.hours >= OUTAGE_MIN_HOURS and o.no_load_hours > 0
+               and _covers(o.start_s, o.end_s, day_start_s, day_end_s)]
+    bands = {t.meter: t.band_c for t in report.temperatures}
+    excursions = [e for e in report.excursions if e.minutes >= EXCURSION_MIN_MINUTES
+                  and _covers(e.start_s, e.end_s, day_start_s, day_end_s)]
+    if not outages and not excursions:
+        return []
+    worst = max(excursions, key=lambda e: (e.deviation_c, -e.start_s), default=None)
+    window_first = dt.datetime.fromtimestamp(report.start_s, ZoneInfo(timezone)).date()
+    return [{"type": "cold_store_failure", "day": day.isoformat(), "data": {
+        "outage_hours": sum(o.hours for o in outages),
+        "outages": [_outage(o, timezone) for o in outages],
+        "excursion_minutes": round(sum(e.minutes for e in excursions), 6),
+        "excursions": [_excursion(e, bands.get(e.meter), timezone) for e in excursions],
+        "worst_temperature": None if worst is None else {
+            "meter": worst.meter, "side": worst.side, "peak_c": worst.peak_c, "deviation_c": worst.deviation_c,
+            "band_c": list(bands[worst.meter]) if bands.get(worst.meter) else None},
+        "meters": list(meters),
+        "window": {"from": window_first.isoformat(), "to": (day + dt.timedelta(days=1)).isoformat()},
+        "rule": f"refrigeration outage of at least {OUTAGE_MIN_HOURS} h with a no-load hour, or temperature "
+                f"excursion of at least {EXCURSION_MIN_MINUTES:g} min, covering part of the day "
+                "(outages and excursions as GET /warehouse over the window)",
+    }}]

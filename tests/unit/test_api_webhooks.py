@@ -5,12 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from analytics.calendar import local_midnight_s
+from analytics.warehouse import WarehouseReport, warehouse_report
 from api.app import create_app
 from api.indicators import Day
-from api.webhooks import backoff_s, detect, sign, verify_signature
+from api.webhooks import (
+    EXCURSION_MIN_MINUTES,
+    OUTAGE_MIN_HOURS,
+    backoff_s,
+    detect,
+    detect_cold_store_event,
+    sign,
+    verify_signature,
+)
 from tests.unit.test_api_support import START, Clock, FakeInflux, World, bearer, make_world
 
 DAY = dt.date(2026, 11, 25)
@@ -52,6 +63,87 @@ def test_activity_drop_compares_a_week_with_the_four_before() -> None:
     assert detect(history({i: 60.0 for i in range(7)}), DAY) == []
 
 
+TZ = "Asia/Shanghai"
+D0 = local_midnight_s(DAY, TZ)  # local midnight that starts DAY
+BAND = (-22.0, -15.0)
+METERS = [{"meter": "M02", "quantity": "energy_kwh"}, {"meter": "T01", "quantity": "temp_c", "band_c": list(BAND)}]
+
+
+def report(load: dict[int, float | None] | None = None, temps: dict[int, float] | None = None) -> WarehouseReport:
+    """The warehouse report of the 7 days ending on DAY: refrigeration 4 kWh an hour, −18 °C every 10 minutes.
+
+    `load` maps an hour (offset from DAY's midnight, may be negative) to its kWh (None: no rollup row);
+    `temps` maps a 10-minute reading (offset from DAY's midnight, in minutes) to its °C.
+    """
+    start, end = D0 - 6 * 86400, D0 + 86400
+    load, temps = load or {}, temps or {}
+    hours = [(h, load.get(h, 4.0)) for h in range(-144, 24)]
+    hourly = pd.DataFrame([{"meter": "M02", "time_s": D0 + h * 3600, "value": v, "completeness": 1.0}
+                           for h, v in hours if v is not None])
+    raw = pd.DataFrame([{"meter": "T01", "time_s": D0 + m * 60, "value": temps.get(m, -18.0)}
+                        for m in range(-144 * 60, 24 * 60, 10)])
+    stats = (raw.assign(time_s=raw["time_s"] // 3600 * 3600).groupby(["meter", "time_s"], as_index=False)["value"]
+             .agg(min="min", max="max", count="count"))
+    return warehouse_report(hourly, stats, raw, ["M02"], {"T01": BAND}, start, end)
+
+
+def cold(r: WarehouseReport) -> list[dict[str, object]]:
+    return detect_cold_store_event(r, DAY, TZ, METERS)
+
+
+def test_refrigeration_outage_counts_from_two_hours_with_a_no_load_hour() -> None:
+    assert OUTAGE_MIN_HOURS == 2
+    assert cold(report()) == []
+    assert cold(report({10: 0.1})) == []  # one stopped hour: a defrost, not a failure
+    (event,) = cold(report({10: 0.1, 11: 0.5}))
+    assert (event["type"], event["day"]) == ("cold_store_failure", "2026-11-25")
+    data = event["data"]
+    assert data["outages"] == [{"meter": "M02", "start": "2026-11-25T10:00:00+08:00",
+                                "end": "2026-11-25T12:00:00+08:00", "hours": 2, "kind": "no_load",
+                                "no_data_hours": 0, "no_load_hours": 2}]
+    assert (data["outage_hours"], data["excursions"], data["worst_temperature"]) == (2, [], None)
+    assert data["window"] == {"from": "2026-11-19", "to": "2026-11-26"}
+    assert data["meters"] == METERS
+
+
+def test_silent_meter_alone_is_no_failure_but_a_stop_going_silent_is() -> None:
+    assert cold(report({h: None for h in range(2, 7)})) == []  # 5 h without data: a gap, not a stop
+    (event,) = cold(report({2: 0.0, 3: None, 4: None}))
+    (outage,) = event["data"]["outages"]
+    assert (outage["kind"], outage["hours"], outage["no_load_hours"], outage["no_data_hours"]) == ("mixed", 3, 1, 2)
+
+
+def test_outage_must_cover_part_of_the_day() -> None:
+    assert cold(report({h: 0.1 for h in range(-14, -10)})) == []  # the day before, 10:00–14:00
+    (event,) = cold(report({h: 0.1 for h in range(-2, 1)}))  # 22:00 the day before to 01:00
+    (outage,) = event["data"]["outages"]
+    assert (outage["start"], outage["end"], outage["hours"]) == (
+        "2026-11-24T22:00:00+08:00", "2026-11-25T01:00:00+08:00", 3)
+
+
+def test_excursion_counts_from_thirty_minutes_and_reports_the_worst() -> None:
+    assert EXCURSION_MIN_MINUTES == 30
+    assert cold(report(temps={720: -14.0, 730: -13.0})) == []  # 12:00–12:20: 20 min
+    (event,) = cold(report(temps={720: -14.0, 730: -12.5, 740: -13.0, 900: -24.0, 910: -25.5, 920: -23.0}))
+    data = event["data"]
+    assert [(e["side"], e["start"], e["end"], e["minutes"], e["readings"], e["peak_c"], e["deviation_c"])
+            for e in data["excursions"]] == [
+        ("above", "2026-11-25T12:00:00+08:00", "2026-11-25T12:30:00+08:00", 30.0, 3, -12.5, 2.5),
+        ("below", "2026-11-25T15:00:00+08:00", "2026-11-25T15:30:00+08:00", 30.0, 3, -25.5, 3.5),
+    ]
+    assert data["excursion_minutes"] == 60.0
+    assert data["worst_temperature"] == {"meter": "T01", "side": "below", "peak_c": -25.5, "deviation_c": 3.5,
+                                         "band_c": [-22.0, -15.0]}
+    assert data["outages"] == [] and data["outage_hours"] == 0
+
+
+def test_excursion_running_into_the_day_counts_for_it() -> None:
+    (event,) = cold(report(temps={-20: -10.0, -10: -10.0, 0: -11.0, 10: -18.0}))  # 23:40 → 00:10
+    (excursion,) = event["data"]["excursions"]
+    assert (excursion["start"], excursion["end"], excursion["minutes"], excursion["peak_c"]) == (
+        "2026-11-24T23:40:00+08:00", "2026-11-25T00:10:00+08:00", 30.0, -10.0)
+
+
 @pytest.fixture
 def world(tmp_path: Path) -> World:
     return make_world(tmp_path)
@@ -73,6 +165,17 @@ def test_register_list_delete(world: World) -> None:
     assert client.get("/v1/webhooks", headers=key_a).json() == []
     empty = client.post("/v1/webhooks", json={"url": "https://x.example", "events": []}, headers=key_a)
     assert empty.status_code == 422
+    unknown = client.post("/v1/webhooks", json={"url": "https://x.example", "events": ["fire"]}, headers=key_a)
+    assert unknown.status_code == 422
+
+
+def test_cold_store_failure_can_be_subscribed(world: World) -> None:
+    client = TestClient(create_app(registry_url=world.url, influx=FakeInflux(), clock=Clock(START)))  # type: ignore[arg-type]
+    events = ["cold_store_failure", "shutdown", "activity_drop"]
+    created = client.post("/v1/webhooks", json={"url": "https://bank-b.example/hooks", "events": events},
+                          headers=bearer(world.keys["b"]))
+    assert created.status_code == 201, created.text
+    assert created.json()["events"] == ["activity_drop", "cold_store_failure", "shutdown"]
 
 
 @pytest.mark.parametrize("url", ["http://bank-a.example/hooks", "ftp://x", "not a url", "https://"])
