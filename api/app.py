@@ -14,6 +14,7 @@ from api.problems import PROBLEM_SCHEMA
 from api.ratelimit import RateLimit, RateLimiter
 from api.routes import enterprises, figures, health, webhooks
 from core.influx import InfluxV1
+from core.registry.checkpoints import defer_checkpoints
 from core.registry.db import get_engine
 from core.settings import Settings, get_settings
 
@@ -48,6 +49,7 @@ def create_app(
         allow_http_webhooks=allow_http_webhooks,
     )
     ensure_tables(get_engine(ctx.registry_url))
+    defer_checkpoints(get_engine(ctx.registry_url))  # audit commits never wait for a WAL checkpoint's fsync
     app = FastAPI(
         title="enerdiag bank API",
         version="1",

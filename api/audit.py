@@ -7,20 +7,23 @@ audit (征信业务管理办法 asks that every query be traceable).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import fcntl
 import logging
 import re
 import threading
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy import Engine, insert
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.context import ApiContext
 from api.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE, problem_body
-from core.registry.access import record_audit
+from core.registry.models import AuditRecord
 
 ENTERPRISE_PATH = re.compile(r"^/v1/enterprises/([0-9A-Z]{18})(?:/|$)")
 """Paths of one enterprise's resources; other shapes cannot name an enterprise and are not audited."""
@@ -29,53 +32,116 @@ log = logging.getLogger("enerdiag.api.audit")
 
 
 AuditRow = tuple[str | None, str, str, int, dt.datetime]
+Done = Callable[[BaseException | None], None]
+MAX_BATCH = 500
+"""Most rows one transaction writes (a larger backlog is written in several)."""
 
 
-class GroupCommit:
-    """Audit rows of concurrent requests written in one registry transaction (group commit).
+class AuditWriter:
+    """Audit rows of concurrent requests written in one registry transaction (group commit) by one thread.
 
-    Each caller waits until the transaction holding its row has committed (or raises its error), so no
-    response starts unaudited; but N concurrent requests take the registry's write lock once, not N times
-    (on SQLite, contended writers otherwise sleep in the busy handler for milliseconds each).
+    A request hands its row over and waits until the transaction holding it has committed (or learns its
+    error), so no response starts unaudited; but N concurrent requests take the registry's write lock once,
+    not N times, and the event loop never blocks on the database write.
     """
 
-    def __init__(self, ctx: ApiContext) -> None:
-        self.ctx = ctx
+    def __init__(self, write_batch: Callable[[list[AuditRow]], None]) -> None:
+        self.write_batch = write_batch
         self._cond = threading.Condition()
-        self._pending: list[tuple[AuditRow, Future[None]]] = []
-        self._writing = False
+        self._pending: list[tuple[AuditRow, Done]] = []
+        self._thread: threading.Thread | None = None
+        self.batches = 0
 
-    def write(self, row: AuditRow) -> None:
-        """Write `row` (with whatever else is pending) and return once it is committed; raise if it was not."""
-        done: Future[None] = Future()
+    def submit(self, row: AuditRow, done: Done) -> None:
+        """Queue `row`; `done(None)` is called from the writer thread once it is committed, `done(error)` if not."""
         with self._cond:
             self._pending.append((row, done))
-            while self._writing and not done.done():
-                self._cond.wait()
-            if done.done():
-                done.result()
-                return
-            self._writing = True
-            batch, self._pending = self._pending, []
-        try:
-            self._commit(batch)
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
-        done.result()
+            if self._thread is None or not self._thread.is_alive():  # started lazily: after uvicorn's fork
+                self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+                self._thread.start()
+            self._cond.notify()
 
-    def _commit(self, batch: list[tuple[AuditRow, Future[None]]]) -> None:
+    async def write(self, row: AuditRow) -> None:
+        """Write `row` and return once it is committed; raise the database's error if it was not."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def done(error: BaseException | None) -> None:
+            loop.call_soon_threadsafe(_settle, future, error)
+
+        self.submit(row, done)
+        await future
+
+    def write_blocking(self, row: AuditRow) -> None:
+        """`write` for a caller without an event loop (tests, threads)."""
+        finished = threading.Event()
+        outcome: list[BaseException | None] = []
+
+        def done(error: BaseException | None) -> None:
+            outcome.append(error)
+            finished.set()
+
+        self.submit(row, done)
+        finished.wait()
+        if outcome[0] is not None:
+            raise outcome[0]
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending:
+                    self._cond.wait()
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            error: BaseException | None = None
+            try:
+                self.write_batch([row for row, _ in batch])
+                self.batches += 1
+            except Exception as exc:  # every waiter learns it; the thread keeps serving later rows
+                error = exc
+            for _, done in batch:
+                done(error)
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+@contextmanager
+def sqlite_write_turn(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, wait for the processes' write turn on an OS lock beside the database.
+
+    SQLite's own busy handler polls (sleeps of 1 ms growing to 100 ms): two API processes committing
+    hundreds of times a second starve each other into sleeps of hundreds of ms. A blocking `flock` is
+    handed over the moment the other writer is done. PostgreSQL queues writers itself: no lock there.
+    """
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}-writelock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            with self.ctx.session() as session:
-                for (bank_id, code, path, status, at), _ in batch:
-                    record_audit(session, bank_id, code, path, status, at=at)
-        except Exception as exc:
-            for _, done in batch:
-                done.set_exception(exc)
-        else:
-            for _, done in batch:
-                done.set_result(None)
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def registry_writer(engine: Engine) -> Callable[[list[AuditRow]], None]:
+    """Insert a batch of audit rows in one transaction of the registry database."""
+    table = AuditRecord.__table__
+
+    def write(rows: list[AuditRow]) -> None:
+        with sqlite_write_turn(engine), engine.begin() as connection:
+            connection.execute(insert(table), [
+                {"bank_id": bank_id, "enterprise_code": code, "path": path[:1000], "status": status, "at": at}
+                for bank_id, code, path, status, at in rows])
+
+    return write
 
 
 class AuditMiddleware:
@@ -84,7 +150,7 @@ class AuditMiddleware:
     def __init__(self, app: ASGIApp, ctx: ApiContext) -> None:
         self.app = app
         self.ctx = ctx
-        self.writer = GroupCommit(ctx)
+        self.writer = AuditWriter(registry_writer(ctx.access.engine))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -121,14 +187,11 @@ class AuditMiddleware:
     async def _record(self, scope: Scope, code: str, path: str, status: int) -> bool:
         bank_id = scope.get("state", {}).get("bank_id")
         try:
-            await run_in_threadpool(self._write, bank_id, code, path, status)
+            await self.writer.write((bank_id, code, path, status, self.ctx.now().replace(microsecond=0)))
         except Exception:
             log.exception("audit record for %s %s (status %s) could not be written", code, path, status)
             return False
         return True
-
-    def _write(self, bank_id: str | None, code: str, path: str, status: int) -> None:
-        self.writer.write((bank_id, code, path, status, self.ctx.now().replace(microsecond=0)))
 
     @staticmethod
     async def _send_unaudited(scope: Scope, send: Send) -> None:

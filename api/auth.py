@@ -3,6 +3,10 @@
 Order matters for privacy: the key is verified first, then consent is looked up in one query whatever
 the enterprise, so an enterprise without consent to this bank (existing or not) answers the same 404
 in comparable time. The enterprise row is read only once consent is established.
+
+The dependencies are coroutines: keys, consents and enterprise facts come from `api.access_state` (in
+memory while the registry's change counter stands still, one indexed read per request), so an answered
+request never waits for a worker thread; only argon2 and cache misses of figures go to the thread pool.
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api.context import context_of
+from api.context import ApiContext, context_of
 from api.problems import ProblemError
-from core.registry.access import active_consent, key_id_of, verify_api_key
-from core.registry.models import Bank, Enterprise, Meter
+from core.registry.access import KEY_PATTERN, secret_matches, secret_remembered
+from core.registry.hashing import burn_verify_time
+from core.registry.models import Enterprise, Meter
 
 BEARER = re.compile(r"^Bearer[ \t]+(\S{1,512})[ \t]*$", re.IGNORECASE)
 CODE_SHAPE = re.compile(r"^[0-9A-Z]{18}$")
@@ -81,31 +87,46 @@ def not_found(code: str) -> ProblemError:
 
 
 _FIRST_LOCKS: dict[str, threading.Lock] = {}
-_VERIFIED_IDS: set[str] = set()
 _FIRST_GUARD = threading.Lock()
 
 
-def _verify(session: Session, plaintext: str, now: dt.datetime) -> Bank | None:
-    """verify_api_key, with a key's first verification in this process done by one thread at a time: a burst
-    of requests with a new key would otherwise run argon2 (tens of ms of CPU each) once per thread."""
-    key_id = key_id_of(plaintext) or ""
-    bank: Bank | None = None
-    if key_id in _VERIFIED_IDS:
-        return verify_api_key(session, plaintext, now)
+def _first_verification(key_id: str, secret: str, encoded: str) -> bool:
+    """argon2 for a key not yet verified in this process, one thread per key at a time: a burst of requests
+    with a new key would otherwise run argon2 (tens of ms of CPU each) once per thread."""
     with _FIRST_GUARD:
         lock = _FIRST_LOCKS.setdefault(key_id, threading.Lock())
     try:
         with lock:
-            bank = verify_api_key(session, plaintext, now)
+            return secret_matches(key_id, secret, encoded)
     finally:
         with _FIRST_GUARD:
             _FIRST_LOCKS.pop(key_id, None)  # bounded: bogus key ids leave nothing behind
-            if bank is not None and len(_VERIFIED_IDS) < 10_000:
-                _VERIFIED_IDS.add(key_id)
-    return bank
 
 
-def authenticate(request: Request) -> Principal:
+async def verify_key(ctx: ApiContext, plaintext: str, now: dt.datetime) -> tuple[str, str] | None:
+    """(bank id, key id) of a well-formed, known, matching, unrevoked and unexpired key; else None.
+
+    argon2 (a key's first use in this process, and the equal-time burn for unknown keys) runs in the thread
+    pool; a remembered key costs a dictionary lookup, so the event loop is never blocked by hashing.
+    """
+    match = KEY_PATTERN.match(plaintext.strip())
+    if match is None:
+        return None
+    key_id, secret = match.groups()
+    facts = ctx.access.key(key_id)
+    if facts is None:
+        await run_in_threadpool(burn_verify_time, secret)
+        return None
+    if not secret_remembered(key_id, secret, facts.secret_hash) and not await run_in_threadpool(
+            _first_verification, key_id, secret, facts.secret_hash):
+        return None
+    # revocation is read through the registry version on every request, expiry against the clock
+    if not facts.usable(now):
+        return None
+    return facts.bank_id, key_id
+
+
+async def authenticate(request: Request) -> Principal:
     """Verify the Bearer key (argon2id, constant time) and count the request against the key's rate limit."""
     ctx = context_of(request)
     header = request.headers.get("authorization")
@@ -114,16 +135,18 @@ def authenticate(request: Request) -> Principal:
     match = BEARER.match(header)
     if match is None:
         raise unauthorized("the Authorization header must be 'Bearer <key>'", "invalid_request")
-    plaintext = match.group(1)
     now = ctx.now()
-    with ctx.session() as session:
-        bank = _verify(session, plaintext, now)
-        bank_id = bank.id if bank is not None else None
-        key_id = key_id_of(plaintext) or ""
-        verdict = ctx.rate_limiter.hit(session, f"key:{key_id}", now.timestamp()) if bank_id else None
-    if bank_id is None or verdict is None:
+    ctx.access.sync()
+    verified = await verify_key(ctx, match.group(1), now)
+    if verified is None:
         raise unauthorized("the API key is unknown, wrong, revoked or expired", "invalid_token")
+    bank_id, key_id = verified
     request.state.bank_id = bank_id
+    bucket = f"key:{key_id}"
+    verdict = ctx.rate_limiter.hit_local(bucket, now.timestamp())
+    if verdict is None:
+        with ctx.access.engine.begin() as connection:
+            verdict = ctx.rate_limiter.hit(connection, bucket, now.timestamp())
     if not verdict.allowed:
         raise ProblemError(
             429,
@@ -163,25 +186,24 @@ def _facts(session: Session, code: str) -> EnterpriseFacts | None:
 
 def _load_access(request: Request, principal: Principal, code: str) -> EnterpriseAccess:
     ctx = context_of(request)
-    with ctx.session() as session:
-        consent = active_consent(session, principal.bank_id, code, ctx.today())
-        if consent is None or CODE_SHAPE.match(code) is None:
-            raise not_found(code)
-        scopes, until = tuple(consent.scopes), consent.until.isoformat()
-        facts = ctx.enterprises.get(("facts", code))
-        if facts is None:
+    consent = ctx.access.consent(principal.bank_id, code) if CODE_SHAPE.match(code) else None
+    if consent is None or not consent.active(ctx.today()):
+        raise not_found(code)
+    facts = ctx.enterprises.get(("facts", code))
+    if facts is None:
+        with ctx.session() as session:
             facts = _facts(session, code)
-            if facts is None:  # consent rows cascade with their enterprise; defensive only
-                raise not_found(code)
-            ctx.enterprises.put(("facts", code), facts)
+        if facts is None:  # consent rows cascade with their enterprise; defensive only
+            raise not_found(code)
+        ctx.enterprises.put(("facts", code), facts)
     return EnterpriseAccess(
         bank_id=principal.bank_id,
         code=code,
         name=facts.name,
         timezone=facts.timezone,
         product=facts.product,
-        scopes=scopes,
-        consent_until=until,
+        scopes=consent.scopes,
+        consent_until=consent.until.isoformat(),
         meters=facts.meters,
     )
 
@@ -189,7 +211,7 @@ def _load_access(request: Request, principal: Principal, code: str) -> Enterpris
 def require_scope(scope: str) -> object:
     """A dependency: the caller's access to `{code}` when its consent grants `scope` (else 404 / 403)."""
 
-    def dependency(request: Request, code: CodePath, principal: AuthenticatedBank) -> EnterpriseAccess:
+    async def dependency(request: Request, code: CodePath, principal: AuthenticatedBank) -> EnterpriseAccess:
         access = _load_access(request, principal, code)
         if scope not in access.scopes:
             raise ProblemError(

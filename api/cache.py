@@ -2,7 +2,8 @@
 
 Figures depend only on the rollups and the registry, which change when `enerdiag rollup` runs (hourly) or
 an operator edits the registry: a few tens of seconds of staleness is invisible to a bank. Consent, scope,
-rate limit, objections and audit are never cached: they are checked on every request.
+rate limit and audit are never cached; keys, consents and objections are kept only while the registry's
+change counter stands still (api.access_state), which every request reads.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ V = TypeVar("V")
 
 FIGURES_TTL_S: Final = 60.0
 """How long computed figures (credit indicators, profile months, …) are reused for the same key."""
-REGISTRY_TTL_S: Final = 30.0
-"""How long an enterprise's registry facts (meters, roles, product) are reused."""
+REGISTRY_TTL_S: Final = 600.0
+"""How long an enterprise's registry facts (meters, roles, product) are reused; any registry change clears them
+sooner (api.access_state), so this only bounds memory of enterprises no longer asked for."""
 HEALTH_TTL_S: Final = 1.0
 """How long a health probe's answer is reused (a load balancer polling many times a second costs one probe)."""
 

@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from api.access_state import AccessState
 from api.cache import FIGURES_TTL_S, HEALTH_TTL_S, REGISTRY_TTL_S, TTLCache
 from api.ratelimit import RateLimit, RateLimiter
 from core.domain import DEFAULT_TIMEZONE
 from core.influx import InfluxV1
-from core.registry.db import session_scope
+from core.registry.db import get_engine, session_scope
 from core.settings import Settings
 
 Clock = Callable[[], dt.datetime]
@@ -43,6 +44,11 @@ class ApiContext:
     figures: TTLCache[Any] = field(default_factory=lambda: TTLCache(FIGURES_TTL_S))
     enterprises: TTLCache[Any] = field(default_factory=lambda: TTLCache(REGISTRY_TTL_S))
     health: TTLCache[Any] = field(default_factory=lambda: TTLCache(HEALTH_TTL_S, max_entries=1))
+    access: AccessState = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.access = AccessState(get_engine(self.registry_url))
+        self.access.on_change(self.enterprises.clear)  # enterprise facts are registry rows too
 
     def now(self) -> dt.datetime:
         """The app's notion of now (UTC); tests move it to expire consents and keys."""

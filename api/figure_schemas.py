@@ -131,6 +131,8 @@ class CreditIndicators(Closed):
     evidence: CreditEvidence
     warnings: list[str]
     objections: list[Objection]
+    computed_at: str | None = Field(None, description="when the figures were precomputed after a rollup (absent: "
+                                                      "computed for this request)")
 
 
 class Outage(Closed):

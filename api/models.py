@@ -1,4 +1,4 @@
-"""Tables the API owns in the registry database: rate-limit windows, objections (异议), webhooks.
+"""Tables the API owns in the registry database: rate limits, objections (异议), credit snapshots, webhooks.
 
 They share the registry's declarative Base, so `core.registry.db.init_db` creates them too once this
 module is imported; `ensure_tables` creates them explicitly for a process that starts with the API.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, Engine, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.registry.models import Base, UTCDateTime, utcnow
@@ -40,6 +40,20 @@ class Objection(Base):
     resolution: Mapped[str | None] = mapped_column(Text)
 
 
+class CreditSnapshot(Base):
+    """Credit indicators of one enterprise on one `as_of` day, computed after a rollup (`api.precompute`).
+
+    The request path reads one row instead of five InfluxDB queries and an `analyze` run; the body is the
+    JSON the endpoint returns (without the objections, which are added per request).
+    """
+
+    __tablename__ = "api_credit_snapshots"
+
+    enterprise_code: Mapped[str] = mapped_column(ForeignKey("enterprises.code", ondelete="CASCADE"),
+                                                 primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Webhook(Base):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,17 +62,3 @@ def list_objections(session: Session, code: str, *, open_only: bool = False) -> 
     if open_only:
         query = query.where(Objection.resolved_at.is_(None))
     return list(session.scalars(query.order_by(Objection.opened_at, Objection.id)))
-
-
-def open_objections(session: Session, code: str, indicators: Iterable[str]) -> list[dict[str, Any]]:
-    """The open objections to any of `indicators`, as they are shown next to the figures."""
-    wanted = list(indicators)
-    rows = session.scalars(
-        select(Objection)
-        .where(Objection.enterprise_code == code, Objection.resolved_at.is_(None), Objection.indicator.in_(wanted))
-        .order_by(Objection.opened_at, Objection.id)
-    )
-    return [
-        {"id": r.id, "indicator": r.indicator, "period": r.period, "text": r.text, "opened_at": r.opened_at.isoformat()}
-        for r in rows
-    ]

@@ -126,7 +126,7 @@ async def _unauthenticated(request: Request) -> Response | None:
     from api.auth import authenticate  # api.auth raises this module's ProblemError
 
     try:
-        authenticate(request)
+        await authenticate(request)
     except ProblemError as exc:
         return await _on_problem(request, exc)
     return None

@@ -14,7 +14,7 @@ import math
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import Connection, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -72,8 +72,8 @@ class RateLimiter:
         self._local: dict[str, tuple[int, int, int]] = {}  # bucket -> (window start, unused leased, db count)
         self._lock = threading.Lock()
 
-    def hit(self, session: Session, bucket: str, now_s: float) -> Verdict:
-        """Count one request of `bucket` at `now_s` and say whether it is within the limit."""
+    def hit_local(self, bucket: str, now_s: float) -> Verdict | None:
+        """Count one request from this process's lease, or None when the database must be asked (`hit`)."""
         start = window_of(now_s, self.limit.window_s)
         with self._lock:
             window, unused, seen = self._local.get(bucket, (start, 0, 0))
@@ -82,6 +82,14 @@ class RateLimiter:
                 return verdict(seen - unused + 1, now_s, self.limit)
             if window == start and seen >= self.limit.requests:
                 return verdict(seen + 1, now_s, self.limit)  # the window is spent; no need to ask again
+        return None
+
+    def hit(self, session: Session | Connection, bucket: str, now_s: float) -> Verdict:
+        """Count one request of `bucket` at `now_s` and say whether it is within the limit."""
+        local = self.hit_local(bucket, now_s)
+        if local is not None:
+            return local
+        start = window_of(now_s, self.limit.window_s)
         count = _increment(session, bucket, start, self.lease)
         granted = max(0, min(self.lease, self.lease - (count - self.limit.requests)))
         with self._lock:
@@ -97,9 +105,9 @@ class RateLimiter:
         return verdict(count - granted + 1, now_s, self.limit)
 
 
-def _increment(session: Session, bucket: str, start: int, n: int = 1) -> int:
+def _increment(session: Session | Connection, bucket: str, start: int, n: int = 1) -> int:
     """Add `n` to the (bucket, window) counter and return the new value, atomically."""
-    dialect = session.get_bind().dialect.name
+    dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
     table = RateLimitWindow.__table__
     if dialect in ("sqlite", "postgresql"):
         insert = sqlite.insert if dialect == "sqlite" else postgresql.insert

@@ -6,9 +6,10 @@ scope, and writes 24 months of `enterprise_daily` / `enterprise_monthly` rollups
 each. Then it serves the API with `enerdiag api --workers 2` on 127.0.0.1 and runs wrk (bounded: fixed
 connections and duration) against /v1/health, /v1/enterprises, /profile and /credit-indicators; the
 enterprise endpoints rotate over every enterprise (a Lua script). Each run follows a 5-s warm-up of the same
-requests (worker start-up, caches). `credit_indicators_cached` rotates over 100 enterprises, so after the
-warm-up every request is a hit of the figures cache (the path a precomputed indicator would take);
-`credit_indicators_cold` rotates over 28 `as_of` days × every enterprise (28,000 distinct requests, no
+requests (worker start-up, caches). Before serving, the credit indicators of every enterprise on `AS_OF` are
+precomputed as `enerdiag rollup` does after each run (api.precompute; its time is reported), and
+`credit_indicators` rotates over every enterprise on that day: the production path of a bank's request.
+`credit_indicators_cold` rotates over 28 other `as_of` days × every enterprise (28,000 distinct requests, no
 warm-up), so nearly every request computes its figures from the rollups.
 
     .venv/bin/python bench/api.py [--enterprises 1000] [--seconds 10] [--connections 32] [--json out.json]
@@ -39,10 +40,13 @@ import httpx
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from analytics.calendar import local_midnight_s, next_month  # noqa: E402
+from api.models import ensure_tables  # noqa: E402
+from api.precompute import precompute_credit  # noqa: E402
 from core.influx import InfluxV1  # noqa: E402
+from core.reference import get_reference  # noqa: E402
 from core.registry.access import add_bank, grant_consent, issue_api_key  # noqa: E402
 from core.registry.creditcode import complete_credit_code  # noqa: E402
-from core.registry.db import dispose_engines, session_scope  # noqa: E402
+from core.registry.db import dispose_engines, get_engine, session_scope  # noqa: E402
 from core.registry.loader import load_registry_file  # noqa: E402
 from enerdiag.localservices import InfluxD  # noqa: E402
 
@@ -52,8 +56,8 @@ FIRST, END = dt.date(2024, 11, 1), dt.date(2026, 11, 1)
 AS_OF = "2026-11-01"
 BATCH = 5000
 WARMUP_S = 5
-HOT = 100
-"""Enterprises the cached run rotates over: after the warm-up every request is a figures-cache hit."""
+PRECOMPUTED_AT = dt.datetime(2026, 10, 31, 20, 0, tzinfo=dt.UTC)
+"""When the bench's `enerdiag rollup` runs: 04:00 on AS_OF in Shanghai, so its precomputed day is AS_OF."""
 
 
 def log(text: str) -> None:
@@ -145,13 +149,24 @@ request = function()
   return wrk.format("GET", paths[(counter %% #paths) + 1], {["Authorization"] = "Bearer %s"})
 end
 """
+PACE_LUA = """
+delay = function()
+  return math.random(0, 2 * %d)
+end
+"""
 
 
-def wrk(url: str, paths: list[str], key: str, seconds: int, connections: int, workdir: Path) -> dict[str, Any]:
-    """One bounded wrk run rotating over `paths`: req/s, p50, p99 (ms), non-2xx count."""
+def wrk(url: str, paths: list[str], key: str, seconds: int, connections: int, workdir: Path,
+        pace_ms: int = 0) -> dict[str, Any]:
+    """One bounded wrk run rotating over `paths`: req/s, p50, p99 (ms), non-2xx count. With `pace_ms`, each
+    connection waits that long after a response before its next request (an offered rate instead of as
+    fast as the server answers; latency is measured from send to response). The wait is drawn uniformly from
+    [0, 2 × pace_ms], so the connections do not fall into step and arrive in bursts."""
     script = workdir / "paths.lua"
-    script.write_text(LUA % (", ".join(json.dumps(p) for p in paths), key), encoding="utf-8")
-    done = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+    text = LUA % (", ".join(json.dumps(p) for p in paths), key)
+    script.write_text(text + (PACE_LUA % pace_ms if pace_ms else ""), encoding="utf-8")
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script)]
+    done = subprocess.run([*command, url],
                           capture_output=True, text=True, check=True)
     text = done.stdout
 
@@ -173,6 +188,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rate", type=int, default=1300, help="offered req/s of the paced run (each connection "
+                        "waits connections/rate s between requests)")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     parser.add_argument("--only", action="append", help="run only this case (repeatable)")
     parser.add_argument("--profile", type=Path, help="py-spy the server during each run: collapsed stacks here")
@@ -208,6 +225,15 @@ def main() -> None:
             log(f"{points} rollup points written in {time.perf_counter() - started:.1f} s")
         results["rollup_points"] = points
         settle(influxd.pid or 0)
+        engine = get_engine(db_url)
+        ensure_tables(engine)
+        with InfluxV1(influxd.url, "bench") as influx, session_scope(db_url) as session:
+            report = precompute_credit(engine, session, influx, get_reference(), now=PRECOMPUTED_AT)
+        if report.failed or report.enterprises != len(enterprise_codes):
+            raise SystemExit(f"precompute: {report.enterprises} stored, failed: {report.failed}")
+        log(f"credit indicators of {report.enterprises} enterprises precomputed in {report.seconds:.1f} s")
+        results["precompute"] = {"enterprises": report.enterprises, "seconds": round(report.seconds, 1)}
+        dispose_engines()
         port = free_port()
         env = {**os.environ, "ENERDIAG_DB_URL": db_url, "ENERDIAG_INFLUX_URL": influxd.url,
                "ENERDIAG_INFLUX_DB": "bench", "ENERDIAG_DATA_DIR": str(workdir / "data")}
@@ -230,12 +256,14 @@ def main() -> None:
             "health": ["/v1/health"],
             "enterprises": ["/v1/enterprises?limit=100"],
             "profile": [f"/v1/enterprises/{c}/profile?from=2026-07&to=2026-09" for c in enterprise_codes],
-            "credit_indicators_cached": [f"/v1/enterprises/{c}/credit-indicators?as_of={AS_OF}"
-                                         for c in enterprise_codes[:HOT]],
+            "credit_indicators": [f"/v1/enterprises/{c}/credit-indicators?as_of={AS_OF}"
+                                  for c in enterprise_codes],
+            "credit_indicators_paced": [f"/v1/enterprises/{c}/credit-indicators?as_of={AS_OF}"
+                                        for c in enterprise_codes],
             "credit_indicators_cold": [f"/v1/enterprises/{c}/credit-indicators?as_of=2026-10-{d:02d}"
                                        for d in range(2, 30) for c in enterprise_codes],
         }
-        check = httpx.get(base + cases["credit_indicators_cached"][0], headers={"Authorization": f"Bearer {key}"},
+        check = httpx.get(base + cases["credit_indicators"][0], headers={"Authorization": f"Bearer {key}"},
                           timeout=30)
         if check.status_code != 200:
             raise SystemExit(f"credit-indicators answered {check.status_code}: {check.text[:500]}")
@@ -253,7 +281,10 @@ def main() -> None:
                                         str(args.profile / f"{name}.txt")], stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
             before = (tree_cpu_s(server.pid), cpu_s(influxd.pid or 0), time.perf_counter())
-            results["runs"][name] = wrk(base, paths, key, args.seconds, args.connections, workdir)
+            pace_ms = round(args.connections * 1000 / args.rate) if name.endswith("_paced") else 0
+            results["runs"][name] = wrk(base, paths, key, args.seconds, args.connections, workdir, pace_ms)
+            if pace_ms:
+                results["runs"][name]["pace_ms"] = pace_ms
             wall = time.perf_counter() - before[2]
             results["runs"][name]["cpu_share"] = {
                 "api": round((tree_cpu_s(server.pid) - before[0]) / wall, 2),

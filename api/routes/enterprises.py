@@ -11,7 +11,6 @@ from starlette.responses import Response
 
 from api.auth import AuthenticatedBank, EnterpriseAccess, require_scope
 from api.context import context_of
-from api.objections import open_objections
 from api.params import DEFAULT_PAGE, MAX_HOURLY_DAYS, MAX_PAGE, check_period
 from api.problems import ProblemError
 from api.responses import json_response
@@ -39,8 +38,8 @@ def list_enterprises(
 ) -> Response:
     """Enterprises with an active consent to the calling bank, ordered by code, `limit` per page."""
     ctx = context_of(request)
-    query = (
-        select(Enterprise, Consent)
+    query = (  # columns, not ORM objects: a page of 100 costs a fraction of a millisecond to read
+        select(Enterprise.code, Enterprise.name, Enterprise.industry, Enterprise.county, Consent.scopes, Consent.until)
         .join(Consent, Consent.enterprise_code == Enterprise.code)
         .where(Consent.bank_id == principal.bank_id, Consent.revoked_at.is_(None), Consent.until >= ctx.today())
         .order_by(Enterprise.code)
@@ -48,18 +47,18 @@ def list_enterprises(
     )
     if after is not None:
         query = query.where(Enterprise.code > after)
-    with ctx.session() as session:
-        rows = session.execute(query).all()
+    with ctx.access.engine.connect() as connection:
+        rows = connection.execute(query).all()
     items = [
         {
-            "code": e.code,
-            "name": e.name,
-            "industry": e.industry,
-            "county": e.county,
-            "scopes": list(c.scopes),
-            "consent_until": c.until.isoformat(),
+            "code": row.code,
+            "name": row.name,
+            "industry": row.industry,
+            "county": row.county,
+            "scopes": list(row.scopes),
+            "consent_until": row.until.isoformat(),
         }
-        for e, c in rows[:limit]
+        for row in rows[:limit]
     ]
     next_after = items[-1]["code"] if len(rows) > limit else None
     return json_response({"items": items, "next_after": next_after})
@@ -104,8 +103,7 @@ def series(
                 "points": by_meter[meter_id],
             }
         )
-    with ctx.session() as session:
-        objections = open_objections(session, access.code, [quantity])
+    objections = ctx.access.objections(access.code, (quantity,))
     return json_response(
         {
             "enterprise": access.code,

@@ -8,9 +8,11 @@ analyze`); the API only arranges them per month or per indicator. Warehouse moni
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from analytics.enterprise import EnterpriseInfo
@@ -27,10 +29,10 @@ from api.figures import (
     order_verification,
     total_meters,
 )
-from api.objections import open_objections
 from api.params import MONTH_PATTERN, check_date, check_period, invalid, next_month, parse_month
+from api.precompute import read_snapshot_json
 from api.problems import ProblemError
-from api.responses import json_response
+from api.responses import dumps, spliced_response
 from api.warehouse import warehouse_figures, warehouse_meters
 from core.influx import InfluxError
 from core.reference import ReferenceLookupError, get_reference
@@ -59,9 +61,28 @@ def influx_unavailable() -> ProblemError:
                         "the time-series store does not answer; retry later", headers={"Retry-After": "30"})
 
 
+async def cached_figure(ctx: ApiContext, key: tuple[Any, ...], compute: Callable[[], dict[str, Any] | bytes]) -> bytes:
+    """The JSON bytes of the figures cached under `key`, else of `compute()` run in the thread pool (InfluxDB,
+    analytics). Cached as bytes: no re-serialisation per request, and few objects for the garbage collector."""
+    value = ctx.figures.get(key)
+    if value is not None:
+        return bytes(value)
+
+    def computed() -> bytes:
+        figures = compute()
+        return figures if isinstance(figures, bytes) else dumps(figures)
+
+    try:
+        return bytes(await run_in_threadpool(ctx.figures.get_or_compute, key, computed))
+    except InfluxError as exc:
+        raise influx_unavailable() from exc
+    except ReferenceLookupError as exc:
+        raise ProblemError(422, "no-reference-data", "No reference data for the period", str(exc)) from exc
+
+
 @router.get("/v1/enterprises/{code}/profile", summary="Monthly energy, carbon and output profile [profile]",
             responses=documented(Profile, "Per month: energy, tce, co2_t, output_t, intensity, completeness, evidence"))
-def profile(
+async def profile(
     request: Request,
     start: Annotated[str, Query(alias="from", pattern=MONTH_PATTERN, description="first month, YYYY-MM")],
     end: Annotated[str, Query(alias="to", pattern=MONTH_PATTERN, description="last month, YYYY-MM, inclusive")],
@@ -71,55 +92,47 @@ def profile(
     first, last = parse_month(start, "from"), parse_month(end, "to")
     check_period(first, next_month(last))
     ctx = context_of(request)
-    enterprise = enterprise_of(ctx, access.code)
-    try:
-        months = ctx.figures.get_or_compute(("profile", access.code, first, last),
-                                            lambda: monthly_profile(ctx.influx, enterprise, first, last, reference()))
-    except InfluxError as exc:
-        raise influx_unavailable() from exc
-    except ReferenceLookupError as exc:
-        raise ProblemError(422, "no-reference-data", "No reference data for the period", str(exc)) from exc
-    with ctx.session() as session:
-        objections = open_objections(session, access.code, PROFILE_FIGURES)
-    return json_response({
-        "enterprise": access.code,
-        "from": start,
-        "to": end,
-        "timezone": access.timezone,
-        "meters": total_meters(enterprise),
-        "months": months,
-        "objections": objections,
-    })
+
+    def compute() -> dict[str, Any]:
+        enterprise = enterprise_of(ctx, access.code)
+        return {"meters": total_meters(enterprise),
+                "months": monthly_profile(ctx.influx, enterprise, first, last, reference())}
+
+    body = await cached_figure(ctx, ("profile", access.code, first, last), compute)
+    return spliced_response({"enterprise": access.code, "from": start, "to": end, "timezone": access.timezone}, body,
+                            {"objections": ctx.access.objections(access.code, PROFILE_FIGURES)})
 
 
 @router.get("/v1/enterprises/{code}/credit-indicators", summary="Explainable credit indicators [credit]",
             responses=documented(CreditIndicators, "Every credit indicator with its evidence"))
-def credit(
+async def credit(
     request: Request,
     as_of: Annotated[dt.date, Query(description="the day the indicators are computed for, YYYY-MM-DD")],
     access: EnterpriseAccess = require_scope("credit"),  # type: ignore[assignment]
 ) -> Response:
-    """activity_index, utilisation, stability_cv, trend_mom, trend_yoy, … each with its evidence (docs/api.md)."""
+    """activity_index, utilisation, stability_cv, trend_mom, trend_yoy, … each with its evidence (docs/api.md).
+
+    The day `enerdiag rollup` last precomputed (the enterprise's today) is read from its snapshot, with its
+    `computed_at`; other days are computed on request."""
     ctx = context_of(request)
     if as_of > ctx.today() + dt.timedelta(days=1):
         raise invalid("as_of", f"{as_of.isoformat()} is in the future; indicators describe measured data")
     check_date(as_of, "as_of")
-    enterprise = enterprise_of(ctx, access.code)
-    try:
-        body = ctx.figures.get_or_compute(("credit", access.code, as_of),
-                                          lambda: credit_indicators(ctx.influx, enterprise, as_of, reference()))
-    except InfluxError as exc:
-        raise influx_unavailable() from exc
-    except ReferenceLookupError as exc:
-        raise ProblemError(422, "no-reference-data", "No reference data for the period", str(exc)) from exc
-    with ctx.session() as session:
-        objections = open_objections(session, access.code, CREDIT_FIGURES)
-    return json_response({"enterprise": access.code, "timezone": access.timezone, **body, "objections": objections})
+
+    def compute() -> dict[str, Any] | bytes:
+        stored = read_snapshot_json(ctx.access.engine, access.code, as_of)
+        if stored is not None:
+            return stored
+        return credit_indicators(ctx.influx, enterprise_of(ctx, access.code), as_of, reference())
+
+    body = await cached_figure(ctx, ("credit", access.code, as_of), compute)
+    return spliced_response({"enterprise": access.code, "timezone": access.timezone}, body,
+                            {"objections": ctx.access.objections(access.code, CREDIT_FIGURES)})
 
 
 @router.get("/v1/enterprises/{code}/warehouse", summary="Warehouse monitoring for receipt financing [warehouse]",
             responses=documented(Warehouse, "Refrigeration continuity, outages, temperature excursions"))
-def warehouse(
+async def warehouse(
     request: Request,
     start: Annotated[dt.date, Query(alias="from", description="first local day, inclusive")],
     end: Annotated[dt.date, Query(alias="to", description="last local day, exclusive")],
@@ -128,23 +141,20 @@ def warehouse(
     """Continuity of the refrigeration meters, outages, temperature excursions (analytics.warehouse)."""
     check_period(start, end)
     ctx = context_of(request)
+
     def compute() -> dict[str, Any]:
         with ctx.session() as session:
             meters = warehouse_meters(session, access.code)
         return warehouse_figures(ctx.influx, access.code, access.timezone, meters, start, end)
 
-    try:
-        body = ctx.figures.get_or_compute(("warehouse", access.code, start, end), compute)
-    except InfluxError as exc:
-        raise influx_unavailable() from exc
-    with ctx.session() as session:
-        objections = open_objections(session, access.code, WAREHOUSE_FIGURES)
-    return json_response({"enterprise": access.code, "timezone": access.timezone, **body, "objections": objections})
+    body = await cached_figure(ctx, ("warehouse", access.code, start, end), compute)
+    return spliced_response({"enterprise": access.code, "timezone": access.timezone}, body,
+                            {"objections": ctx.access.objections(access.code, WAREHOUSE_FIGURES)})
 
 
 @router.get("/v1/enterprises/{code}/order-verification", summary="Output versus an order [orders]",
             responses=documented(OrderVerification, "Output in the period against the expected output"))
-def orders(
+async def orders(
     request: Request,
     start: Annotated[dt.date, Query(alias="from", description="first local day, inclusive")],
     end: Annotated[dt.date, Query(alias="to", description="last local day, exclusive")],
@@ -154,15 +164,9 @@ def orders(
     """Measured (or electricity-estimated) output in the period against the expected output, with uncertainty."""
     check_period(start, end)
     ctx = context_of(request)
-    enterprise = enterprise_of(ctx, access.code)
-    try:
-        body = ctx.figures.get_or_compute(
-            ("orders", access.code, start, end, expected_output_t),
-            lambda: order_verification(ctx.influx, enterprise, start, end, expected_output_t, reference()))
-    except InfluxError as exc:
-        raise influx_unavailable() from exc
-    except ReferenceLookupError as exc:
-        raise ProblemError(422, "no-reference-data", "No reference data for the period", str(exc)) from exc
-    with ctx.session() as session:
-        objections = open_objections(session, access.code, ORDER_FIGURES)
-    return json_response({"enterprise": access.code, "timezone": access.timezone, **body, "objections": objections})
+    body = await cached_figure(
+        ctx, ("orders", access.code, start, end, expected_output_t),
+        lambda: order_verification(ctx.influx, enterprise_of(ctx, access.code), start, end, expected_output_t,
+                                   reference()))
+    return spliced_response({"enterprise": access.code, "timezone": access.timezone}, body,
+                            {"objections": ctx.access.objections(access.code, ORDER_FIGURES)})

@@ -67,14 +67,22 @@ _VERIFIED_MAX = 1024
 _VERIFIED_LOCK = threading.Lock()
 
 
-def _secret_matches(key_id: str, secret: str, encoded: str) -> bool:
-    """argon2 verification, memoised per (key, secret digest, stored hash): a busy API pays it once per key."""
-    digest = hashlib.sha256(secret.encode()).hexdigest()
-    memo_key = (key_id, digest, encoded)
+def secret_remembered(key_id: str, secret: str, encoded: str) -> bool:
+    """Whether this process already verified `secret` against `encoded` (no argon2: safe on an event loop)."""
+    memo_key = (key_id, hashlib.sha256(secret.encode()).hexdigest(), encoded)
     with _VERIFIED_LOCK:
         if memo_key in _VERIFIED:
             _VERIFIED.move_to_end(memo_key)
-            return _VERIFIED[memo_key]
+            return True
+    return False
+
+
+def secret_matches(key_id: str, secret: str, encoded: str) -> bool:
+    """argon2 verification, memoised per (key, secret digest, stored hash): a busy API pays it once per key."""
+    if secret_remembered(key_id, secret, encoded):
+        return True
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    memo_key = (key_id, digest, encoded)
     ok = verify_api_secret(secret, encoded)
     if ok:  # only successes are remembered, so a guesser never fills the cache
         with _VERIFIED_LOCK:
@@ -94,7 +102,7 @@ def verify_api_key(session: Session, plaintext: str, now: dt.datetime | None = N
     if row is None:
         burn_verify_time(secret)
         return None
-    if not _secret_matches(key_id, secret, row.secret_hash):
+    if not secret_matches(key_id, secret, row.secret_hash):
         return None
     # revocation and expiry are read from the database on every call, never memoised
     if not row.is_usable(now or utcnow()):

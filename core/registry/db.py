@@ -12,7 +12,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.registry import changes
 from core.registry.models import Base
+
+changes.install()
 
 _engines: dict[str, Engine] = {}
 _initialised: set[str] = set()

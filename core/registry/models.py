@@ -292,3 +292,16 @@ class AuditRecord(Base):
     path: Mapped[str] = mapped_column(String(1000))
     status: Mapped[int] = mapped_column(Integer)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RegistryVersion(Base):
+    """One row counting committed changes to what the bank API caches (keys, consents, objections, meters…).
+
+    `core.registry.changes` increments it in the same transaction as the change, so an API process that
+    reads the counter on every request may keep those facts in memory until the counter moves.
+    """
+
+    __tablename__ = "registry_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    version: Mapped[int] = mapped_column(Integer, default=0)

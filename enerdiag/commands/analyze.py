@@ -71,6 +71,19 @@ def _touched_days(dirty: dict[str, tuple[int, int]], enterprises: list[Enterpris
     return sorted(days)[-FEED_MAX_DAYS:]
 
 
+def _precompute_credit(influx: InfluxV1, code: str | None) -> Any:
+    """Today's credit indicators of credit-consented enterprises, stored for the bank API (api.precompute)."""
+    from api.models import ensure_tables
+    from api.precompute import precompute_credit
+    from core.reference import get_reference
+    from core.registry.db import get_engine
+
+    engine = get_engine()
+    ensure_tables(engine)
+    with session_scope() as session:
+        return precompute_credit(engine, session, influx, get_reference(), codes=[code] if code else None)
+
+
 def register(app: typer.Typer) -> None:
     """Attach `rollup` and `analyze` to the root app."""
 
@@ -81,6 +94,9 @@ def register(app: typer.Typer) -> None:
         enterprise: Annotated[str | None, typer.Option("--enterprise", help="only this enterprise")] = None,
         scan_days: Annotated[int, typer.Option("--scan-days", min=1, help="days back to look for late "
                                                "readings")] = DEFAULT_SCAN_DAYS,
+        indicators: Annotated[bool, typer.Option("--indicators/--no-indicators", help="then precompute today's "
+                                                 "credit indicators of credit-consented enterprises for the bank "
+                                                 "API")] = True,
     ) -> None:
         """Bring rollups up to date (only hours whose raw readings changed; running twice changes nothing)."""
         since_s = None
@@ -93,11 +109,16 @@ def register(app: typer.Typer) -> None:
                                     only=enterprise is not None)
                 feed_days = _touched_days(report.dirty, enterprises)
                 feed = publish_feed(influx, enterprises, feed_days, with_activity=enterprise is None)
+                precomputed = _precompute_credit(influx, enterprise) if indicators else None
         except InfluxError as exc:
             fail(str(exc))
         print(f"dashboard feed: {len(feed_days)} day(s), {feed.analysis_points} enterprise_analysis, "
               f"{feed.finding_points} finding points",
               file=sys.stderr)
+        if precomputed is not None:
+            failed = "".join(f"; {code}: {why}" for code, why in sorted(precomputed.failed.items()))
+            print(f"credit indicators: {precomputed.enterprises} enterprise(s) precomputed in "
+                  f"{precomputed.seconds:.1f} s{failed}", file=sys.stderr)
         unknown = f"; {len(report.unknown_enterprises)} unknown enterprise(s) skipped" if (
             report.unknown_enterprises) else ""
         print(f"rollup: {len(report.dirty)} of {report.enterprises} enterprise(s) recomputed, "

@@ -14,15 +14,17 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from analytics.registry_view import load_enterprises
-from analytics.rollup_job import run_rollup
+from analytics.rollup_job import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY, run_rollup
 from api.app import create_app
+from api.precompute import precompute_credit, read_snapshot
 from core.influx import InfluxV1, line
+from core.reference import get_reference
 from core.registry.access import grant_consent
-from core.registry.db import session_scope
+from core.registry.db import get_engine, session_scope
 from core.registry.models import Meter
 from core.settings import get_settings
 from enerdiag.commands import analyze as analyze_commands
-from tests.unit.test_api_support import E1, START, Clock, World, bearer, make_world
+from tests.unit.test_api_support import E1, E2, START, Clock, World, bearer, make_world
 
 pytestmark = pytest.mark.integration
 
@@ -241,3 +243,44 @@ def test_order_output_estimated_from_electricity_without_output_readings(world: 
     assert body["output_t"] == pytest.approx(estimate, abs=1e-6)
     assert body["uncertainty_t"] == pytest.approx(estimate * spread, abs=1e-5)
     assert body["ratio_to_expected"] == pytest.approx(estimate / 100, abs=1e-6)
+
+
+@pytest.mark.usefixtures("credit_data")
+def test_precomputed_indicators_answer_without_influxdb_and_equal_the_computed_ones(world: World,
+                                                                                  influx: InfluxV1) -> None:
+    engine = get_engine(world.url)
+    path = f"/v1/enterprises/{E1}/credit-indicators?as_of=2026-11-01"
+    computed = TestClient(create_app(registry_url=world.url, influx=influx, clock=Clock(START))).get(
+        path, headers=bearer(world.keys["a"])).json()
+    assert "computed_at" not in computed  # no snapshot yet: computed on request
+    precomputed_at = dt.datetime(2026, 10, 31, 20, 30, tzinfo=dt.UTC)  # 04:30 on 1 November in Shanghai
+    with session_scope(world.url) as session:
+        report = precompute_credit(engine, session, influx, get_reference(), now=precomputed_at)
+    assert report.enterprises == 2 and not report.failed  # E1 (bank-a) and E2 (bank-b) granted `credit`
+    influx.query(f'DROP MEASUREMENT "{ENTERPRISE_DAILY}"')  # the request path reads the registry row only
+    influx.query(f'DROP MEASUREMENT "{ENTERPRISE_MONTHLY}"')
+    client = TestClient(create_app(registry_url=world.url, influx=influx, clock=Clock(START)))
+    stored = client.get(path, headers=bearer(world.keys["a"])).json()
+    assert stored.pop("computed_at") == precomputed_at.isoformat()
+    assert stored == computed
+    other_day = client.get(f"/v1/enterprises/{E1}/credit-indicators?as_of=2026-10-31",
+                           headers=bearer(world.keys["a"])).json()
+    assert "computed_at" not in other_day and other_day["trend_yoy"] is None  # computed now, on no rollups
+
+
+@pytest.mark.usefixtures("credit_data")
+def test_rollup_command_precomputes_todays_indicators(world: World, influx: InfluxV1,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENERDIAG_DB_URL", world.url)
+    monkeypatch.setenv("ENERDIAG_INFLUX_URL", influx.url)
+    monkeypatch.setenv("ENERDIAG_INFLUX_DB", influx.db)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(analyze_cli(), ["rollup", "--enterprise", E1])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "credit indicators: 1 enterprise(s) precomputed" in result.output
+    today = dt.datetime.now(SHANGHAI).date()
+    assert read_snapshot(get_engine(world.url), E1, today)["as_of"] == today.isoformat()  # type: ignore[index]
+    assert read_snapshot(get_engine(world.url), E2, today) is None  # --enterprise E1 only

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from api import auth
-from api.audit import GroupCommit
+from api.access_state import AccessState
+from api.audit import AuditWriter, registry_writer
 from api.cache import TTLCache
+from api.objections import add_objection
 from core.registry import access
+from core.registry.access import record_audit
+from core.registry.changes import read_version
 from core.registry.db import get_engine, session_scope
+from core.registry.models import ApiKey
 from tests.unit.test_api_support import E1, E2, START, World, make_world
 
 
@@ -52,41 +58,57 @@ def test_ttl_cache_does_not_store_errors() -> None:
     assert cache.get_or_compute("k", lambda: 7) == 7
 
 
-class Ctx:
-    def __init__(self, world: World) -> None:
-        self.url = world.url
-        self.fail_next = False
+class FailingOnce:
+    """A batch writer whose next batch fails once (an unreachable registry), then writes for real."""
 
-    def session(self) -> Any:
+    def __init__(self, world: World) -> None:
+        self.write = registry_writer(get_engine(world.url))
+        self.fail_next = False
+        self.batches: list[int] = []
+
+    def __call__(self, rows: list[Any]) -> None:
         if self.fail_next:
             self.fail_next = False
             raise OSError("registry unreachable")
-        return session_scope(self.url)
+        self.batches.append(len(rows))
+        self.write(rows)
 
 
-def test_group_commit_writes_every_row_of_concurrent_callers(tmp_path: Path) -> None:
+def test_audit_writer_commits_every_row_of_concurrent_callers_in_groups(tmp_path: Path) -> None:
     world = make_world(tmp_path)
-    writer = GroupCommit(Ctx(world))  # type: ignore[arg-type]
+    batches = FailingOnce(world)
+    writer = AuditWriter(batches)
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda i: writer.write(("bank-a", E1, f"/p{i}", 200, START)), range(200)))
+        list(pool.map(lambda i: writer.write_blocking(("bank-a", E1, f"/p{i}", 200, START)), range(200)))
     assert world.audit(E1, 200, bank="bank-a") == 200
+    assert sum(batches.batches) == 200 and len(batches.batches) < 200  # rows shared transactions
 
 
-def test_group_commit_raises_for_every_row_of_a_failed_transaction(tmp_path: Path) -> None:
+def test_audit_writer_answers_awaiting_requests_on_their_event_loop(tmp_path: Path) -> None:
     world = make_world(tmp_path)
-    ctx = Ctx(world)
-    writer = GroupCommit(ctx)  # type: ignore[arg-type]
-    ctx.fail_next = True
+    writer = AuditWriter(FailingOnce(world))
+
+    async def many() -> None:
+        await asyncio.gather(*(writer.write(("bank-b", E2, f"/q{i}", 404, START)) for i in range(50)))
+
+    asyncio.run(many())
+    assert world.audit(E2, 404, bank="bank-b") == 50
+
+
+def test_audit_writer_raises_for_every_row_of_a_failed_transaction(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    batches = FailingOnce(world)
+    writer = AuditWriter(batches)
+    batches.fail_next = True
     with pytest.raises(OSError, match="unreachable"):
-        writer.write(("bank-a", E1, "/p", 200, START))
-    writer.write(("bank-b", E2, "/p", 200, START))  # the writer recovers
+        writer.write_blocking(("bank-a", E1, "/p", 200, START))
+    writer.write_blocking(("bank-b", E2, "/p", 200, START))  # the writer recovers
     assert world.audit(E1) == 0 and world.audit(E2, 200) == 1
 
 
 def test_first_verification_of_a_key_runs_argon2_once_per_process(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     world = make_world(tmp_path)
-    monkeypatch.setattr(auth, "_VERIFIED_IDS", set())
     monkeypatch.setattr(access, "_VERIFIED", type(access._VERIFIED)())
     real, calls, lock = access.verify_api_secret, [], threading.Lock()
 
@@ -96,17 +118,16 @@ def test_first_verification_of_a_key_runs_argon2_once_per_process(tmp_path: Path
         return real(secret, encoded)
 
     monkeypatch.setattr(access, "verify_api_secret", counted)
-
-    def verify(_: int) -> str | None:
-        with session_scope(world.url) as session:
-            bank = auth._verify(session, world.keys["a"], START)
-            return bank.id if bank else None
-
-    with ThreadPoolExecutor(8) as pool:
-        assert set(pool.map(verify, range(16))) == {"bank-a"}
-    assert len(calls) == 1
+    key_id, secret = access.KEY_PATTERN.match(world.keys["a"]).groups()  # type: ignore[union-attr]
     with session_scope(world.url) as session:
-        assert auth._verify(session, world.keys["a"][:-2] + "xx", START) is None  # a wrong secret still fails
+        encoded = session.get(ApiKey, key_id).secret_hash  # type: ignore[union-attr]
+    assert not access.secret_remembered(key_id, secret, encoded)
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(lambda _: auth._first_verification(key_id, secret, encoded), range(16))) == {True}
+    assert len(calls) == 1
+    assert access.secret_remembered(key_id, secret, encoded)
+    assert not auth._first_verification(key_id, secret[:-2] + "xx", encoded)  # a wrong secret still fails
+    assert len(calls) == 2
 
 
 def test_sqlite_registry_runs_in_wal_with_normal_sync(tmp_path: Path) -> None:
@@ -133,3 +154,93 @@ def test_concurrent_misses_of_one_key_compute_once() -> None:
         gate.set()
         assert [f.result() for f in futures] == [42] * 8
     assert len(calls) == 1
+
+
+class Statements:
+    """Counts the SQL statements an engine runs (to show what the request path reads)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._seen)
+        self.engine = engine
+
+    def _seen(self, *_: Any) -> None:
+        self.count += 1
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def version(url: str) -> int:
+    with get_engine(url).connect() as connection:
+        return read_version(connection)
+
+
+def test_registry_version_moves_with_keys_consents_and_objections_only(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    before = version(world.url)
+    with session_scope(world.url) as session:
+        record_audit(session, "bank-a", E1, "/p", 200)
+    assert version(world.url) == before  # audit rows are not cached facts
+    with session_scope(world.url) as session:
+        access.revoke_consent(session, E2, "bank-b")
+    after_revoke = version(world.url)
+    assert after_revoke > before
+    with session_scope(world.url) as session:
+        add_objection(session, E1, "energy", "电表倍率有误")
+    assert version(world.url) > after_revoke
+    with session_scope(world.url) as session:
+        access.revoke_api_key(session, world.keys["a"])
+    assert version(world.url) > after_revoke + 1
+
+
+def test_access_state_reads_one_row_per_request_until_the_registry_changes(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    engine = get_engine(world.url)
+    state = AccessState(engine)
+    cleared: list[int] = []
+    state.on_change(lambda: cleared.append(1))
+    state.sync()
+    assert state.consent("bank-b", E2) is not None and state.consent("bank-a", E2) is None
+    assert state.objections(E1, ("energy",)) == []
+    statements = Statements(engine)
+    try:
+        for _ in range(5):  # five requests: the version read only, on the thread's own driver connection
+            state.sync()
+            assert set(state.consent("bank-b", E2).scopes) == {"series", "profile", "credit", "warehouse",  # type: ignore[union-attr]
+                                                               "orders"}
+            assert state.consent("bank-a", E2) is None
+            assert state.objections(E1, ("energy",)) == []
+        assert statements.count == 0
+    finally:
+        statements.close()
+    with session_scope(world.url) as session:  # another process would do the same through the database
+        access.revoke_consent(session, E2, "bank-b")
+        add_objection(session, E1, "energy", "电表倍率有误")
+    state.sync()
+    assert state.consent("bank-b", E2) is None  # the next request sees the revocation
+    assert [o["text"] for o in state.objections(E1, ("energy", "tce"))] == ["电表倍率有误"]
+    assert state.objections(E1, ("tce",)) == []
+    assert len(cleared) == 2
+
+
+def test_access_state_never_keeps_an_answer_read_before_a_change(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    engine = get_engine(world.url)
+    state = AccessState(engine)
+    state.sync()
+    race = {"armed": True}
+
+    def change_during_the_read(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if race["armed"] and "FROM consents" in statement:
+            race["armed"] = False  # another request commits a revocation and notices it while this one reads
+            with session_scope(world.url) as session:
+                access.revoke_consent(session, E2, "bank-b")
+            state.sync()
+
+    event.listen(engine, "after_cursor_execute", change_during_the_read)
+    try:
+        assert state.consent("bank-b", E2) is not None  # read before the change: answered, but not kept
+    finally:
+        event.remove(engine, "after_cursor_execute", change_during_the_read)
+    assert state.consent("bank-b", E2) is None

@@ -1,0 +1,63 @@
+"""A change counter for the registry facts long-running readers cache (the bank API's keys, consents, objections).
+
+Every ORM flush that adds, changes or deletes a row of a watched table increments `registry_version` in the
+same transaction, so the counter moves exactly when such a change commits. A reader compares one integer
+per request instead of re-reading keys, consents and objections: as exact as reading them, and cheaper.
+Writes that bypass the ORM (hand-written SQL) must call `bump` themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.registry.models import RegistryVersion
+
+WATCHED_TABLES: Final = frozenset({
+    "banks", "api_keys", "consents", "enterprises", "meters", "meter_events", "products", "gateways",
+    "carbon_budgets", "green_purchases", "api_objections",
+})
+"""Tables whose rows the API keeps in memory (directly or through an enterprise's facts)."""
+
+_TABLE = RegistryVersion.__table__
+
+
+def _touches_watched(session: Session) -> bool:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if getattr(obj, "__tablename__", None) in WATCHED_TABLES:
+            return True
+    return False
+
+
+def bump(connection: Connection | Session) -> None:
+    """Increment the counter (creating its row), inside the caller's transaction."""
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    dialect = bind.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if dialect not in ("sqlite", "postgresql"):
+        raise RuntimeError(f"the registry needs SQLite or PostgreSQL, not {dialect}")
+    stmt = insert(_TABLE).values(id=1, version=1).on_conflict_do_update(
+        index_elements=["id"], set_={"version": _TABLE.c.version + 1})
+    connection.execute(stmt)
+
+
+def read_version(connection: Connection) -> int:
+    """The current counter (0 before the first change)."""
+    value = connection.execute(select(_TABLE.c.version).where(_TABLE.c.id == 1)).scalar()
+    return int(value or 0)
+
+
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if _touches_watched(session):
+        bump(session)
+
+
+def install() -> None:
+    """Listen to every ORM session of the process (idempotent)."""
+    from sqlalchemy import event
+
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
