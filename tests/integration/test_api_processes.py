@@ -1,4 +1,5 @@
-"""`enerdiag api` as real uvicorn processes: two of them on one registry share each key's rate limit."""
+"""`enerdiag api` as real uvicorn processes: two of them on one registry share each key's rate limit and see
+every revocation at once."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.unit.test_api_support import E1, World, bearer, make_world
+from core.registry.access import revoke_api_key, revoke_consent
+from core.registry.db import session_scope
+from tests.unit.test_api_support import E1, E2, World, bearer, make_world
 
 pytestmark = pytest.mark.integration
 
@@ -98,6 +101,25 @@ def check_shared_limit(world: World, ports: list[int]) -> None:
     assert world.audit(E1, 429, bank="bank-a") == 1
     other = httpx.get(f"http://127.0.0.1:{ports[1]}/v1/enterprises", headers=bearer(world.keys["b"]))
     assert other.status_code == 200
+    check_revocations_reach_every_process(world, ports)
+
+
+def check_revocations_reach_every_process(world: World, ports: list[int]) -> None:
+    """Both processes keep bank b's key and consent in memory; a revocation committed by a third process is
+    refused by the very next request of each (their registry change counter moved)."""
+    path = f"/v1/enterprises/{E2}/profile?from=2026-01&to=2026-02"
+
+    def statuses() -> list[int]:
+        return [httpx.get(f"http://127.0.0.1:{port}{path}", headers=bearer(world.keys["b"]), timeout=30).status_code
+                for port in ports]
+
+    assert statuses() == [503, 503]  # consent and scope hold; the time-series store (port 9) does not answer
+    with session_scope(world.url) as session:
+        revoke_consent(session, E2, "bank-b")
+    assert statuses() == [404, 404]
+    with session_scope(world.url) as session:
+        revoke_api_key(session, world.keys["b"])
+    assert statuses() == [401, 401]
 
 
 @pytest.fixture
