@@ -81,6 +81,10 @@ def panel_range(now: dt.datetime, dashboard_from: str, time_from: str | None, tz
     return int(start.timestamp() * 1000), int(now.timestamp() * 1000)
 
 
+_REGEX_LITERAL = re.compile(r"[=!]~\s*(/(?:[^/\\]|\\.)*/)")
+"""An InfluxQL regex literal after `=~` or `!~`: from its opening to its closing unescaped slash."""
+
+
 def _regex_escape(value: str) -> str:
     """Grafana's escapeRegex: backslash-escape regex metacharacters (and the / delimiter)."""
     return re.sub(r"[\\^$*+?.()|{}\[\]/]", lambda m: "\\" + m.group(0), value)
@@ -106,12 +110,13 @@ def expand(query: str, start_ms: int, end_ms: int, variables: Mapping[str, Varia
     out = out.replace("$interval", format_interval(iv_ms))
     out = out.replace("$__from", str(start_ms)).replace("$__to", str(end_ms))
 
+    regexes = [m.span(1) for m in _REGEX_LITERAL.finditer(out)]
+
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2) or match.group(3)
         if name not in variables:
             raise KeyError(f"query uses variable ${name}, which has no value: {query}")
-        before = out[: match.start()]
-        in_regex = before.count("/") % 2 == 1  # inside /…/
+        in_regex = any(lo <= match.start() < hi for lo, hi in regexes)  # inside =~ /…/ (not after a division)
         return _format(variables[name], in_regex)
 
     return re.sub(r"\$\{(\w+)\}|\[\[(\w+)\]\]|\$(\w+)", substitute, out)

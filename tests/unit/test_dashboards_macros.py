@@ -42,6 +42,15 @@ def test_multi_value_variable_in_a_regex_becomes_an_escaped_alternation() -> Non
     assert expand(q, START, END, variables) == '"enterprise" =~ /^(A\\.1|B\\(2\\))$/ AND "meter" = \'M01\''
 
 
+def test_a_division_before_the_regex_does_not_change_which_variables_are_escaped() -> None:
+    q = ('SELECT sum("value") / 1000 FROM "x" WHERE "enterprise" =~ /^$enterprise$/ AND "meter" = \'$meter\' '
+         'AND "carrier" !~ /^$carrier$/')
+    variables = {"enterprise": values(["A.1", "B/2"]), "meter": values(["M.01"]), "carrier": values(["gas+"])}
+    assert expand(q, START, END, variables) == (
+        'SELECT sum("value") / 1000 FROM "x" WHERE "enterprise" =~ /^(A\\.1|B\\/2)$/ AND "meter" = \'M.01\' '
+        'AND "carrier" !~ /^gas\\+$/')
+
+
 def test_single_value_custom_all_and_bracket_forms() -> None:
     variables = {"county": VariableValue(("a", "b"), ".*"), "enterprise": values(["91140200MA0H2KXX88"])}
     q = '/^$county$/ /^${enterprise}$/ [[enterprise]]'
