@@ -189,13 +189,14 @@ def _load_access(request: Request, principal: Principal, code: str) -> Enterpris
     consent = ctx.access.consent(principal.bank_id, code) if CODE_SHAPE.match(code) else None
     if consent is None or not consent.active(ctx.today()):
         raise not_found(code)
-    facts = ctx.enterprises.get(("facts", code))
+    key = ("facts", code, ctx.access.version)  # a version's facts are never served under a later version
+    facts = ctx.enterprises.get(key)
     if facts is None:
         with ctx.session() as session:
             facts = _facts(session, code)
         if facts is None:  # consent rows cascade with their enterprise; defensive only
             raise not_found(code)
-        ctx.enterprises.put(("facts", code), facts)
+        ctx.enterprises.put(key, facts)
     return EnterpriseAccess(
         bank_id=principal.bank_id,
         code=code,

@@ -47,12 +47,13 @@ def reference() -> Any:
 
 
 def enterprise_of(ctx: ApiContext, code: str) -> EnterpriseInfo:
-    """The analytics' view of an enterprise (meters, roles, product) read from the registry (cached briefly)."""
+    """The analytics' view of an enterprise (meters, roles, product) read from the registry, kept per registry
+    version (a row read while the registry changed is stored under the old version, never served after it)."""
     def load() -> EnterpriseInfo:
         with ctx.session() as session:
             return load_enterprises(session, [code])[0]
 
-    info: EnterpriseInfo = ctx.enterprises.get_or_compute(code, load)
+    info: EnterpriseInfo = ctx.enterprises.get_or_compute((code, ctx.access.version), load)
     return info
 
 
