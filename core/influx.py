@@ -149,6 +149,11 @@ class InfluxV1:
             raise InfluxError(f"InfluxDB at {self.url} unreachable: {exc!r}") from exc
         return _series_of(response, q)
 
+    def execute(self, q: str) -> list[Series]:
+        """Run a statement that changes the database (DROP, DELETE, CREATE …) as a POST, which InfluxDB asks
+        for anything but SELECT and SHOW."""
+        return self._post_query(q)
+
     def _post_query(self, q: str, with_db: bool = True) -> list[Series]:
         params = {"q": q, **({"db": self.db} if with_db else {})}
         try:

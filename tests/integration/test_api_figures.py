@@ -257,8 +257,8 @@ def test_precomputed_indicators_answer_without_influxdb_and_equal_the_computed_o
     with session_scope(world.url) as session:
         report = precompute_credit(engine, session, influx, get_reference(), now=precomputed_at)
     assert report.enterprises == 2 and not report.failed  # E1 (bank-a) and E2 (bank-b) granted `credit`
-    influx.query(f'DROP MEASUREMENT "{ENTERPRISE_DAILY}"')  # the request path reads the registry row only
-    influx.query(f'DROP MEASUREMENT "{ENTERPRISE_MONTHLY}"')
+    influx.execute(f'DROP MEASUREMENT "{ENTERPRISE_DAILY}"')  # the request path reads the registry row only
+    influx.execute(f'DROP MEASUREMENT "{ENTERPRISE_MONTHLY}"')
     client = TestClient(create_app(registry_url=world.url, influx=influx, clock=Clock(START)))
     stored = client.get(path, headers=bearer(world.keys["a"])).json()
     assert stored.pop("computed_at") == precomputed_at.isoformat()
