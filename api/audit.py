@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, insert
+from sqlalchemy import Connection, Engine, insert
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.context import ApiContext
@@ -132,14 +132,27 @@ def sqlite_write_turn(engine: Engine) -> Iterator[None]:
 
 
 def registry_writer(engine: Engine) -> Callable[[list[AuditRow]], None]:
-    """Insert a batch of audit rows in one transaction of the registry database."""
+    """Insert a batch of audit rows in one transaction of the registry database.
+
+    The writer keeps its connection between batches (no pool checkout and liveness ping per batch); one
+    that failed is dropped, and the next batch opens a new one.
+    """
     table = AuditRecord.__table__
+    held: list[Connection] = []
 
     def write(rows: list[AuditRow]) -> None:
-        with sqlite_write_turn(engine), engine.begin() as connection:
-            connection.execute(insert(table), [
-                {"bank_id": bank_id, "enterprise_code": code, "path": path[:1000], "status": status, "at": at}
-                for bank_id, code, path, status, at in rows])
+        if not held:
+            held.append(engine.connect())
+        connection = held[0]
+        try:
+            with sqlite_write_turn(engine), connection.begin():
+                connection.execute(insert(table), [
+                    {"bank_id": bank_id, "enterprise_code": code, "path": path[:1000], "status": status, "at": at}
+                    for bank_id, code, path, status, at in rows])
+        except Exception:
+            held.clear()
+            connection.invalidate()
+            raise
 
     return write
 

@@ -192,7 +192,7 @@ def _load_access(request: Request, principal: Principal, code: str) -> Enterpris
     key = ("facts", code, ctx.access.version)  # a version's facts are never served under a later version
     facts = ctx.enterprises.get(key)
     if facts is None:
-        with ctx.session() as session:
+        with ctx.access.connection() as connection, Session(bind=connection) as session:
             facts = _facts(session, code)
         if facts is None:  # consent rows cascade with their enterprise; defensive only
             raise not_found(code)

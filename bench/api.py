@@ -49,6 +49,7 @@ from core.registry.creditcode import complete_credit_code  # noqa: E402
 from core.registry.db import dispose_engines, get_engine, session_scope  # noqa: E402
 from core.registry.loader import load_registry_file  # noqa: E402
 from enerdiag.localservices import InfluxD  # noqa: E402
+from enerdiag.localservices.postgres import Postgres  # noqa: E402
 
 ENERDIAG = str(Path(sys.executable).with_name("enerdiag"))
 TZ = "Asia/Shanghai"
@@ -188,6 +189,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=WARMUP_S, help="seconds of the same requests before each "
+                        "measured run (long enough that every worker has seen every enterprise)")
+    parser.add_argument("--registry", choices=("sqlite", "postgres"), default="sqlite",
+                        help="registry: a SQLite file, or a local PostgreSQL (Debian package) as in production")
     parser.add_argument("--rate", type=int, default=1300, help="offered req/s of the paced run (each connection "
                         "waits connections/rate s between requests)")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
@@ -203,10 +208,12 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="enerdiag-bench-api-"))
     os.chmod(workdir, 0o755)
     influxd = InfluxD(workdir / "influxdb")
+    postgres = Postgres(workdir / "postgres") if args.registry == "postgres" else None
     server: subprocess.Popen[bytes] | None = None
     try:
         influxd.start()
-        db_url = f"sqlite:///{workdir / 'registry.sqlite3'}"
+        db_url = postgres.start().url if postgres is not None else f"sqlite:///{workdir / 'registry.sqlite3'}"
+        results["registry"] = args.registry
         enterprise_codes = codes(args.enterprises)
         registry = workdir / "registry.yaml"
         registry.write_text(registry_yaml(enterprise_codes), encoding="utf-8")
@@ -272,7 +279,7 @@ def main() -> None:
             if args.only and name not in args.only:
                 continue
             if name != "credit_indicators_cold":  # warm-up: every worker loads its reference data, fills caches
-                wrk(base, paths, key, WARMUP_S, args.connections, workdir)
+                wrk(base, paths, key, args.warmup, args.connections, workdir)
             spy = None
             if args.profile:
                 args.profile.mkdir(parents=True, exist_ok=True)
@@ -302,6 +309,8 @@ def main() -> None:
             results["server_errors"] = [ln for ln in log_text.splitlines()
                                         if re.search(r"ERROR|Error|error_id|locked", ln)][:10]
         influxd.stop()
+        if postgres is not None:
+            postgres.stop()
         dispose_engines()
         shutil.rmtree(workdir, ignore_errors=True)
     print(json.dumps(results, ensure_ascii=False, indent=2))
