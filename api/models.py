@@ -95,5 +95,7 @@ class WebhookDelivery(Base):
 
 
 def ensure_tables(engine: Engine) -> None:
-    """Create the registry's tables and the API's own when missing (idempotent)."""
-    Base.metadata.create_all(engine)
+    """Bring the registry schema, the API's tables included, to the current revision (core.registry.schema)."""
+    from core.registry.schema import upgrade_schema
+
+    upgrade_schema(engine)

@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.registry import changes
-from core.registry.models import Base
+from core.registry.schema import upgrade_schema
 
 changes.install()
 
@@ -72,9 +72,9 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def init_db(url: str | None = None) -> Engine:
-    """Create every registry table that does not exist yet (idempotent); return the engine."""
+    """Bring the registry schema to the current revision (create, adopt or migrate: core.registry.schema)."""
     engine = get_engine(url)
-    Base.metadata.create_all(engine)
+    upgrade_schema(engine)
     _initialised.add(str(engine.url))
     return engine
 

@@ -1,4 +1,5 @@
-"""`enerdiag registry load|mqtt-acl|show`: the registry file, and the broker's password file and ACL from it."""
+"""`enerdiag registry load|mqtt-acl|show|migrate|schema-check`: the registry file, the broker's password file and
+ACL from it, and the registry database's schema (Alembic migrations, docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -143,6 +144,57 @@ def show_command(
     for r in rows:
         counts = f"gateways={r['gateways']} meters={r['meters']}"
         print(f"{r['code']}  {r['industry']}  {r['county']}  {r['name']}  {counts}")
+
+
+def _db_error(exc: SQLAlchemyError) -> str:
+    return f"registry database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+
+
+@registry_app.command("migrate")
+def migrate_command(
+    sql: Annotated[bool, typer.Option("--sql", help="print the SQL for a DBA instead of running it")] = False,
+) -> None:
+    """Bring the registry schema to the current revision now (every process also does it when it starts)."""
+    from core.registry.db import get_engine
+    from core.registry.schema import HEAD, SchemaError, migration_sql, upgrade_schema
+
+    engine = get_engine()
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        if sql:
+            revision = migration_sql(engine, sys.stdout)
+            if revision == HEAD:
+                print(f"-- registry schema already at {HEAD}: nothing to do")
+            return
+        outcome = upgrade_schema(engine)
+    except SchemaError as exc:
+        fail(str(exc))
+    except SQLAlchemyError as exc:
+        fail(_db_error(exc))
+    said = {"current": "already at", "created": "created at", "adopted": "adopted and migrated to",
+            "upgraded": "migrated to"}[outcome]
+    print(f"registry schema {said} {HEAD} ({where})")
+
+
+@registry_app.command("schema-check")
+def schema_check_command() -> None:
+    """Compare the live registry schema with the models; print each difference and exit 1 if there is any."""
+    from core.registry.db import get_engine
+    from core.registry.schema import HEAD, schema_differences
+
+    engine = get_engine()
+    try:
+        differences = schema_differences(engine)
+    except SQLAlchemyError as exc:
+        fail(_db_error(exc))
+    for line in differences:
+        print(line)
+    if differences:
+        behind = differences[0].startswith("alembic_version:")
+        fail(f"registry schema differs from the models in {len(differences)} place(s): "
+             + ("run `enerdiag registry migrate`" if behind else
+                "changed by hand, or a model changed without a revision (docs/operations.md)"))
+    print(f"registry schema up to date (revision {HEAD})")
 
 
 def register(app: typer.Typer) -> None:
