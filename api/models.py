@@ -1,7 +1,8 @@
 """Tables the API owns in the registry database: rate limits, objections (异议), credit snapshots, webhooks.
 
-They share the registry's declarative Base, so `core.registry.db.init_db` creates them too once this
-module is imported; `ensure_tables` creates them explicitly for a process that starts with the API.
+They share the registry's declarative Base and its migrations (`core/registry/migrations/`), so every
+process that opens the registry creates or migrates them (`core.registry.schema.upgrade_schema`, which imports
+this module for the complete metadata); `ensure_tables` does it explicitly for a process that starts with the API.
 """
 
 from __future__ import annotations
