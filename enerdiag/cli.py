@@ -17,6 +17,7 @@ from enerdiag.commands import (
     safety,
     services,
     simulate,
+    weather,
 )
 
 app = typer.Typer(
@@ -28,7 +29,7 @@ app = typer.Typer(
 )
 
 COMMAND_MODULES = (
-    services, registry, access, reference, collect, simulate, analyze, report, safety, api, dashboards, demo,
+    services, registry, access, reference, collect, simulate, analyze, report, safety, api, dashboards, demo, weather,
 )
 for _commands in COMMAND_MODULES:
     _commands.register(app)

@@ -496,3 +496,11 @@ def write_json(path: Path, doc: Any) -> None:
 
 def local_today() -> dt.date:
     return dt.datetime.now(TZ).date()
+
+
+def weather_csv(tl: Timeline) -> str:
+    """The timeline's daily mean outdoor temperature as a `date,temp_c` file (`enerdiag weather import`)."""
+    sums = np.bincount(tl.day_index, weights=tl.outdoor_c, minlength=len(tl.days))
+    counts = np.bincount(tl.day_index, minlength=len(tl.days))
+    rows = [f"{day.isoformat()},{total / n:.2f}" for day, total, n in zip(tl.days, sums, counts, strict=True)]
+    return "date,temp_c\n" + "\n".join(rows) + "\n"

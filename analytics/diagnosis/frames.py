@@ -1,8 +1,9 @@
 """What a diagnosis reads about one enterprise: registry facts and its hourly rollup rows, reshaped for detectors.
 
 `PlantFrames` holds `consumption_hourly` rows (docs/schema.md) of every meter of the enterprise, optional 15-minute
-demand of the main meter(s) and optional temperature readings, plus the registry facts the rules need. The
-helpers derive a local-time hourly table (main kWh, kvarh, output, calendar flags) and carrier totals per day.
+demand of the main meter(s), optional temperature readings and the county's daily outdoor temperature, plus the
+registry facts the rules need. The helpers derive a local-time hourly table (main kWh, kvarh, output, calendar
+flags) and carrier totals per day.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class PlantFrames:
     facts: DiagnosisFacts = field(default_factory=DiagnosisFacts)
     demand_kw: pd.Series | None = None  # mean kW of the main meter(s) per 15-min window, index = window start (s)
     temperatures: pd.DataFrame | None = None  # columns meter, time_s, value (°C)
+    outdoor_c: pd.Series | None = None  # the county's daily mean outdoor °C, index = local date (`weather`)
 
     def __post_init__(self) -> None:
         missing = [c for c in HOURLY_REQUIRED if c not in self.hourly.columns]

@@ -9,20 +9,26 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from analytics.calendar import local_midnight_s
-from analytics.diagnosis.baseline import Baseline, cusum, fit_baseline, savings
+from analytics.diagnosis.baseline import Baseline, cusum, savings
 from analytics.diagnosis.diagnose import PeerNorms, diagnose
 from analytics.diagnosis.finding import Finding, Prices
 from analytics.diagnosis.frames import PlantFrames
 from analytics.diagnosis.peers import PeerRank
 from analytics.diagnosis.power import PF_STANDARD, power_factor
 from analytics.diagnosis.production import daily_energy
+from analytics.diagnosis.weather_baseline import (
+    WeatherUse,
+    degree_day_drivers,
+    fit_weather_baseline,
+    reporting_days_without_weather,
+)
 from analytics.refs import Reference
 from analytics.report import charts
 from analytics.report.safety import safety_section
@@ -90,13 +96,16 @@ def completeness(frames: PlantFrames) -> dict[str, float]:
     return {f"{m}/{q}": round(float(g["completeness"].sum()) / n, 4) for (m, q), g in h.groupby(["meter", "quantity"])}
 
 
-def baseline_for(frames: PlantFrames, reference: Reference,
-                 baseline_days: Sequence[dt.date] | None) -> tuple[Baseline | None, pd.DataFrame | None, Any]:
-    """Daily tce on output, fitted on the baseline days, CUSUM over the rest (None when no daily data)."""
+def baseline_for(frames: PlantFrames, reference: Reference, baseline_days: Sequence[dt.date] | None,
+                 ) -> tuple[Baseline | None, pd.DataFrame | None, Any, WeatherUse | None]:
+    """Daily tce on output (and the county's degree-days when they help), fitted on the baseline days, CUSUM over
+    the rest, and what the outdoor temperature did (None when no daily data)."""
     days = daily_energy(frames, reference)
     if days.empty:
-        return None, None, None
+        return None, None, None, None
     data = days.rename(columns={"tce": "energy"})
+    if frames.outdoor_c is not None:
+        data = data.join(degree_day_drivers(data.index, frames.outdoor_c)[["hdd", "cdd"]])
     if baseline_days is None:
         cut = len(data) // 2
         base_idx = list(data.index[:cut])
@@ -104,11 +113,16 @@ def baseline_for(frames: PlantFrames, reference: Reference,
         wanted = set(baseline_days)
         base_idx = [d for d in data.index if d in wanted]
     base = data.loc[base_idx]
-    model = fit_baseline(base, "daily", expected_points=len(base_idx) or 1)
+    model, weather = fit_weather_baseline(base, "daily", len(base_idx) or 1, frames.outdoor_c,
+                                          frames.enterprise.county)
+    unpredicted = reporting_days_without_weather(data.index, frames.outdoor_c) if weather.degree_days_used else []
+    if unpredicted:
+        weather = replace(weather, note=f"{weather.note}; {len(unpredicted)} day(s) without temperature left out "
+                                        "of the CUSUM")
     rest = data.drop(index=base_idx)
     table = cusum(model, data)
     saved = savings(model, rest) if len(rest) and model.accepted else None
-    return model, table, saved
+    return model, table, saved, weather
 
 
 def build_report(frames: PlantFrames, reference: Reference, options: ReportOptions | None = None, *,
@@ -127,7 +141,7 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
     kwh, kvarh = float(np.nansum(tab["kwh"])), float(np.nansum(tab["kvarh"]))
     pf = power_factor(kwh, kvarh) if not tab["kvarh"].isna().all() else None
     tou = tou_kwh(frames, reference)
-    model, ctable, saved = baseline_for(frames, reference, opt.baseline_days)
+    model, ctable, saved, weather = baseline_for(frames, reference, opt.baseline_days)
     days = daily_energy(frames, reference)
     monthly = len(days) > MONTHLY_TREND_AFTER_DAYS
     figures: dict[str, str] = {}
@@ -193,7 +207,7 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
                       "recommendation_local": f.recommendation_en if lang == "en" else f.recommendation_zh,
                       "recommendation_second": None if lang == "en" else f.recommendation_en} for f in found],
         "total": total,
-        "baseline": None if model is None else model.as_dict(),
+        "baseline": None if model is None else {**model.as_dict(), "weather": weather.as_dict() if weather else None},
         "savings": None if saved is None else {"expected": round(saved.expected, 2), "actual": round(saved.actual, 2),
                                                "savings": round(saved.savings, 2),
                                                "fraction": round(saved.fraction, 4),

@@ -1,7 +1,8 @@
 """I/O edge of the diagnosis report: read one enterprise's registry facts and rollups, build, render, write.
 
 Reads `consumption_hourly` (all counters), 15-minute mean `power_kw` of the main meters (demand), the
-temperature gauges of meters with a band from the raw layer and the electrical-safety alarms (`safety_alarm`);
+temperature gauges of meters with a band from the raw layer, the county's outdoor temperature (`weather`, for the
+baseline's degree-days) and the electrical-safety alarms (`safety_alarm`);
 the rest is the pure code of `analytics.diagnosis` and `analytics.report.context`.
 """
 
@@ -27,6 +28,7 @@ from analytics.report.render import render_html, render_pdf
 from analytics.report.safety import LOOKBACK_DAYS, open_critical_line
 from analytics.safety.alarms import Alarm
 from analytics.safety.summary import load_alarms
+from analytics.weather_store import read_weather
 from core.influx import InfluxV1, quote_ident, quote_literal
 from core.registry.models import Enterprise
 
@@ -99,13 +101,16 @@ def read_temperatures(influx: InfluxV1, code: str, meters: list[str], lo: int, h
 
 
 def read_frames(influx: InfluxV1, enterprise: EnterpriseInfo, facts: DiagnosisFacts, first_day: dt.date,
-                end_day: dt.date) -> PlantFrames:
-    """One enterprise's diagnosis inputs for the local days [first_day, end_day)."""
+                end_day: dt.date, *, weather: bool = True) -> PlantFrames:
+    """One enterprise's diagnosis inputs for the local days [first_day, end_day); with `weather`, its county's
+    daily outdoor temperature (`weather` measurement) for the report's baseline."""
     lo, hi = local_midnight_s(first_day, enterprise.timezone), local_midnight_s(end_day, enterprise.timezone)
     hourly = read_hourly(influx, enterprise.code, lo, hi)
     frames = PlantFrames(enterprise, first_day, end_day, hourly, facts)
     frames.demand_kw = read_demand(influx, enterprise.code, frames.main_electricity_meters(), lo, hi)
     frames.temperatures = read_temperatures(influx, enterprise.code, sorted(facts.temp_bands), lo, hi)
+    if weather and enterprise.county:
+        frames.outdoor_c = read_weather(influx, [enterprise.county], first_day, end_day).get(enterprise.county)
     return frames
 
 
@@ -178,7 +183,7 @@ def diagnose_enterprises(influx: InfluxV1, enterprises: list[EnterpriseInfo], fa
     """
     frames: dict[str, PlantFrames] = {}
     for e in enterprises:
-        f = read_frames(influx, e, facts.get(e.code, DiagnosisFacts()), first_day, end_day)
+        f = read_frames(influx, e, facts.get(e.code, DiagnosisFacts()), first_day, end_day, weather=False)
         if not f.hourly.empty:
             frames[e.code] = f
     norms = city_norms(list(frames.values()))

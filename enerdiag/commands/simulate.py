@@ -17,10 +17,12 @@ from core.settings import get_settings
 from enerdiag.errors import EXIT_BAD_INPUT, fail
 
 if TYPE_CHECKING:
+    from simulators.city import CityConfig
     from simulators.gateway import BrokerAddress, GatewayIdentity
     from simulators.messages import Message
     from simulators.plant import PlantSpec
     from simulators.runner import FileSink, MqttSink
+    from simulators.timeline import Timeline
 
 simulate_app = typer.Typer(
     help="Simulated SME plants and gateways (模拟企业与网关): backfill, real time, replay of real data.",
@@ -88,6 +90,8 @@ def city_command(
     batch_readings: Annotated[int, typer.Option(help="readings per message (≤ 1000)", min=1, max=1000)] = 1000,
     registry_out: Annotated[Path | None, typer.Option(help="write the city's registry YAML here")] = None,
     truth_out: Annotated[Path | None, typer.Option(help="write the ground-truth manifest (JSON) here")] = None,
+    weather_out: Annotated[Path | None, typer.Option(help="write the simulated daily outdoor temperature here "
+                                                     "(`date,temp_c`, for `enerdiag weather import`)")] = None,
     mqtt_url: Annotated[str | None, typer.Option(help="broker (default: ENERDIAG_MQTT_URL)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="do not publish")] = False,
     out: Annotated[Path | None, typer.Option(help="write messages as JSON lines here instead of publishing")] = None,
@@ -132,6 +136,8 @@ def city_command(
     except ValueError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
 
+    if weather_out is not None:
+        _write_weather(weather_out, run.timeline if mode == "backfill" else None, config, step_s)
     if mode == "backfill":
         _write_outputs(registry_out, None, run.registry, run.manifest)  # before publishing: load it first
         messages = run.messages()
@@ -157,6 +163,18 @@ def city_command(
                 fail(str(exc))
             stats = result.summary()
     print(json.dumps(stats, ensure_ascii=False))
+
+
+def _write_weather(path: Path, tl: Timeline | None, config: CityConfig, step_s: int) -> None:
+    """The city's simulated daily mean outdoor temperature over its days (the same for every plant)."""
+    from simulators import timeline
+    from simulators.runner import weather_csv
+
+    tl = tl or timeline.build(config.days[0], len(config.days), step_s, config.seed)
+    try:
+        path.write_text(weather_csv(tl), encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write output file: {exc}", EXIT_BAD_INPUT)
 
 
 def _start(value: str | None) -> dt.datetime:
