@@ -76,12 +76,13 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
     out = run_dir() / "demo"
     out.mkdir(parents=True, exist_ok=True)
     city, truth, messages = out / "city.yaml", out / "truth.json", out / "messages.jsonl"
+    weather = out / "weather.csv"
     sim_args = ["--plants", str(plants), "--days", str(days), "--seed", str(seed), "--safety-faults"]
 
     _step("1/8 Simulated city: registry file and ground truth (模拟城市：企业登记与问题真值)")
     _enerdiag(
         "simulate", "city", *sim_args, "--registry-out", str(city), "--truth-out", str(truth),
-        "--dry-run", "--out", str(messages),
+        "--dry-run", "--out", str(messages), "--weather-out", str(weather),
     )
     expected = sum(
         sum(1 for r in json.loads(m)["payload"]["readings"] if "energy_kwh" in r.get("values", {}))
@@ -90,8 +91,11 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
     )
     typer.echo(f"   {city} · {truth} · {expected} electricity readings to publish")
 
-    _step("2/8 Registry (企业登记)")
+    _step("2/8 Registry and outdoor temperature (企业登记与气温)")
     _enerdiag("registry", "load", str(city))
+    counties = sorted({line.split(":", 1)[1].strip() for line in city.read_text(encoding="utf-8").splitlines()
+                       if line.strip().startswith("county:")})
+    _enerdiag("weather", "import", str(weather), *(f"--county={county}" for county in counties))
 
     _step("3/8 Collector + gateways over MQTT (采集：网关 → Mosquitto → InfluxDB)")
     codes = sorted(plant["enterprise"] for plant in json.loads(truth.read_text())["plants"])
@@ -159,6 +163,7 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
     typer.echo(f"   city summary       {city_report}")
     typer.echo(f"   bank API answer    {credit} (enerdiag api; who read it: enerdiag audit CODE)")
     typer.echo(f"   ground truth       {truth} (what the simulator injected, to compare with the findings)")
+    typer.echo(f"   outdoor temperature {weather} (imported per county; report baselines try degree-days)")
     typer.echo("   dashboards         dashboards/*.json (Grafana, provisioned by deploy/grafana)")
     typer.echo(f"   InfluxDB           {settings.influx_url}  (database {settings.influx_db}, measurement reading)")
     typer.echo("   dead letters       enerdiag deadletters")
