@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -134,12 +134,18 @@ def free_port() -> int:
 def settle(pid: int, limit_s: float = 120.0) -> None:
     """Wait until InfluxDB has finished compacting what was written (under 10 % of a core for 3 s)."""
     started = time.perf_counter()
-    while time.perf_counter() - started < limit_s:
-        before = cpu_s(pid)
-        time.sleep(3)
-        if cpu_s(pid) - before < 0.3:
-            break
+    quiet(lambda: cpu_s(pid), limit_s)
     log(f"InfluxDB settled after {time.perf_counter() - started:.0f} s")
+
+
+def quiet(cpu: Callable[[], float], limit_s: float = 30.0, window_s: float = 3.0) -> None:
+    """Wait until `cpu()` (seconds of CPU used so far) grows by under 10 % of a core over `window_s`."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit_s:
+        before = cpu()
+        time.sleep(window_s)
+        if cpu() - before < 0.1 * window_s:
+            return
 
 
 LUA = """
@@ -278,6 +284,8 @@ def main() -> None:
         for name, paths in cases.items():
             if args.only and name not in args.only:
                 continue
+            # the previous case's last requests may still be computing (profile, cold): start on a quiet server
+            quiet(lambda: tree_cpu_s(server.pid) + cpu_s(influxd.pid or 0))
             if name != "credit_indicators_cold":  # warm-up: every worker loads its reference data, fills caches
                 wrk(base, paths, key, args.warmup, args.connections, workdir)
             spy = None
