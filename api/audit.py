@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, insert
+from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.context import ApiContext
@@ -140,7 +141,7 @@ def registry_writer(engine: Engine) -> Callable[[list[AuditRow]], None]:
     table = AuditRecord.__table__
     held: list[Connection] = []
 
-    def write(rows: list[AuditRow]) -> None:
+    def attempt(rows: list[AuditRow]) -> None:
         if not held:
             held.append(engine.connect())
         connection = held[0]
@@ -151,8 +152,17 @@ def registry_writer(engine: Engine) -> Callable[[list[AuditRow]], None]:
                     for bank_id, code, path, status, at in rows])
         except Exception:
             held.clear()
-            connection.invalidate()
+            if not connection.invalidated:
+                connection.invalidate()
             raise
+
+    def write(rows: list[AuditRow]) -> None:
+        try:
+            attempt(rows)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            attempt(rows)  # the kept connection died (database restarted): once more on a new one
 
     return write
 

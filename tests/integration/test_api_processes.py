@@ -18,11 +18,14 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
+from api.app import create_app
 from core.registry.access import revoke_api_key, revoke_consent
 from core.registry.db import session_scope
-from tests.unit.test_api_support import E1, E2, World, bearer, make_world
+from enerdiag.localservices.postgres import Postgres
+from tests.unit.test_api_support import E1, E2, START, Clock, FakeInflux, World, bearer, make_world
 
 pytestmark = pytest.mark.integration
 
@@ -137,3 +140,20 @@ def postgres_world(postgres_url: str, tmp_path: Path) -> World:
 def test_rate_limit_holds_across_two_processes_on_postgres(postgres_world: World) -> None:
     with running_apis(postgres_world.url) as ports:
         check_shared_limit(postgres_world, ports)
+
+
+@pytest.mark.postgres
+def test_api_outlives_a_postgres_restart(postgres_world: World, postgres_server: Postgres) -> None:
+    """The event loop's and the audit writer's kept connections die with the server; the requests after the
+    restart are still answered and audited (a new connection each, at once)."""
+    client = TestClient(create_app(registry_url=postgres_world.url, influx=FakeInflux(), clock=Clock(START)))
+    path = f"/v1/enterprises/{E2}/series?quantity=energy_kwh&interval=1d&from=2026-11-01&to=2026-11-03"
+
+    def get() -> int:
+        return client.get(path, headers=bearer(postgres_world.keys["b"])).status_code
+
+    assert get() == 200
+    postgres_server.stop()
+    postgres_server.start()
+    assert [get() for _ in range(3)] == [200, 200, 200]
+    assert postgres_world.audit(E2, 200, bank="bank-b") == 4
