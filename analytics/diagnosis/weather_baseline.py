@@ -1,10 +1,11 @@
 """Degree-day drivers from the county's outdoor temperature, and the CalTRACK choice of baseline model (pure).
 
 Without temperatures the baseline is exactly `fit_baseline` on output alone. With them, the candidates
-output + HDD, output + CDD and output + HDD + CDD are fitted too; a candidate qualifies when its degree-days
-were kept (`DD_MIN_SHARE`), no coefficient is negative (CalTRACK §3.4.3.2) and its degree-day coefficients are
-significant (`DD_MAX_P_VALUE`); the model with the highest adjusted R² is used (CalTRACK §3.4.3.3;
-production-only is always a candidate).
+output + HDD, output + CDD and output + HDD + CDD are fitted at every balance point of `HDD_BASES_C` /
+`CDD_BASES_C` (CalTRACK §3.4.3.1 searches the base temperatures); a candidate qualifies when its degree-days are
+non-zero on enough days at that base (`DD_MIN_SHARE`), no coefficient is negative (CalTRACK §3.4.3.2) and its
+degree-day coefficients are significant (`DD_MAX_P_VALUE`, held over the whole base search); the qualified model
+with the highest adjusted R² is used (CalTRACK §3.4.3.3; production-only is always a candidate).
 """
 
 from __future__ import annotations
@@ -17,7 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics.diagnosis.baseline import MIN_COVERAGE, Baseline, Interval, degree_days, fit_baseline, t_quantile
+from analytics.diagnosis.baseline import (
+    CDD_BASE_C,
+    DD_MIN_SHARE,
+    HDD_BASE_C,
+    MIN_COVERAGE,
+    Baseline,
+    Interval,
+    fit_baseline,
+    t_quantile,
+)
 
 PRODUCTION_ONLY: tuple[str, ...] = ("output",)
 WEATHER_CANDIDATES: tuple[tuple[str, ...], ...] = (("output", "hdd"), ("output", "cdd"), ("output", "hdd", "cdd"))
@@ -25,20 +35,31 @@ DD_MAX_P_VALUE = 0.10
 """A degree-day coefficient must be significant at p < 0.10 (two-sided t-test): CalTRACK 1.0's rule, kept in
 eemeter as `beta_*_maximum_p_value`; with diagnostic baselines of 4-8 weeks it stops a weather term that only
 fits noise from being chosen by a hair of adjusted R²."""
+HDD_BASES_C: tuple[float, ...] = tuple(float(b) for b in range(0, 33, 2))
+"""Heating balance points searched (°C): CalTRACK's 30-90 °F (−1..32 °C) in 2 °C steps; 18 °C is on the grid."""
+CDD_BASES_C: tuple[float, ...] = tuple(float(b) for b in range(-20, 33, 2))
+"""Cooling balance points searched (°C): CalTRACK's range (up to 32 °C; 24 °C on the grid) extended down to
+−20 °C because a refrigerated store (frozen rooms at −18..−25 °C) gains heat through its envelope and rejects it at
+its condensers at every outdoor temperature above the room's, so its load rises with the weather well below 0 °C;
+a floor above a Datong winter's coldest days (−16 °C) would extrapolate a flat load to them (false savings)."""
 
 
-def degree_day_drivers(days: pd.Index, outdoor_c: pd.Series) -> pd.DataFrame:
-    """Per day of `days`: mean outdoor `temp_c` and its `hdd`, `cdd` (°C·day); NaN where the day has none."""
+def degree_day_drivers(days: pd.Index, outdoor_c: pd.Series, hdd_base_c: float = HDD_BASE_C,
+                       cdd_base_c: float = CDD_BASE_C) -> pd.DataFrame:
+    """Per day of `days`: mean outdoor `temp_c` and its `hdd`, `cdd` (°C·day) at the given bases; NaN where the
+    day has none."""
     temps = pd.Series([outdoor_c.get(d, float("nan")) for d in days], index=days, dtype=float)
-    return pd.concat([temps.rename("temp_c"), degree_days(temps)], axis=1)
+    return pd.DataFrame({"temp_c": temps, "hdd": (hdd_base_c - temps).clip(lower=0),
+                         "cdd": (temps - cdd_base_c).clip(lower=0)}, index=days)
 
 
 def adjusted_r2(model: Baseline) -> float:
     """R²_adj = 1 − (1 − R²)(n − 1)/(n − p − 1), p = drivers (CalTRACK §3.4.3.3)."""
-    p = len(model.variables)
-    if model.n - p - 1 <= 0:
-        return float("-inf")
-    return 1 - (1 - model.r2) * (model.n - 1) / (model.n - p - 1)
+    return _adjusted(model.r2, model.n, len(model.variables))
+
+
+def _adjusted(r2: float, n: int, p: int) -> float:
+    return 1 - (1 - r2) * (n - 1) / (n - p - 1) if n - p - 1 > 0 else float("-inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +73,27 @@ class WeatherUse:
     production_only_cvrmse: float | None = None
     candidates: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     note: str = ""
+    hdd_base_c: float | None = None
+    cdd_base_c: float | None = None
+
+    @property
+    def bases(self) -> dict[str, float]:
+        """The chosen balance point of each degree-day term used (°C)."""
+        chosen = {"hdd": self.hdd_base_c, "cdd": self.cdd_base_c}
+        return {k: v for k, v in chosen.items() if v is not None}
 
     def as_dict(self) -> dict[str, Any]:
         return {"county": self.county, "days_with_weather": self.days_with_weather, "days": self.days,
-                "degree_days_used": list(self.degree_days_used),
+                "degree_days_used": list(self.degree_days_used), "bases": self.bases,
                 "production_only_cvrmse": None if self.production_only_cvrmse is None
                 else round(self.production_only_cvrmse, 4),
                 "candidates": list(self.candidates), "note": self.note}
 
 
-def _candidate_row(model: Baseline, wanted: tuple[str, ...], why: str | None) -> dict[str, Any]:
-    return {"variables": list(wanted), "cvrmse": round(model.cvrmse, 4), "adj_r2": round(adjusted_r2(model), 4),
-            "qualified": why is None, "why_not": why}
+def _candidate_row(model: Baseline, wanted: tuple[str, ...], why: str | None, bases: dict[str, float],
+                   tried: int) -> dict[str, Any]:
+    return {"variables": list(wanted), "bases": bases, "bases_tried": tried, "cvrmse": round(model.cvrmse, 4),
+            "adj_r2": round(adjusted_r2(model), 4), "qualified": why is None, "why_not": why}
 
 
 def t_statistics(model: Baseline, data: pd.DataFrame, energy: str = "energy") -> dict[str, float]:
@@ -72,27 +102,86 @@ def t_statistics(model: Baseline, data: pd.DataFrame, energy: str = "energy") ->
     x = np.column_stack([np.ones(len(rows)), *[rows[v].to_numpy(dtype=float) for v in model.variables]])
     y = rows[energy].to_numpy(dtype=float)
     beta = np.array([model.coefficients["intercept"], *[model.coefficients[v] for v in model.variables]])
-    dof = len(rows) - x.shape[1]
+    return dict(zip(model.variables, _t_values(x, y, beta).tolist(), strict=True))
+
+
+def _t_values(x: np.ndarray, y: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """t of each non-intercept coefficient (inf where its standard error is 0; 0 without degrees of freedom)."""
+    dof = len(y) - x.shape[1]
     if dof <= 0:
-        return dict.fromkeys(model.variables, 0.0)
+        return np.zeros(x.shape[1] - 1)
     sigma2 = float(((y - x @ beta) ** 2).sum()) / dof
-    cov = sigma2 * np.linalg.pinv(x.T @ x)
-    se = np.sqrt(np.clip(np.diag(cov)[1:], 0, None))
-    return {v: (float(b / s) if s > 0 else math.inf) for v, b, s in zip(model.variables, beta[1:], se, strict=True)}
+    se = np.sqrt(np.clip(np.diag(sigma2 * np.linalg.pinv(x.T @ x))[1:], 0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(se > 0, beta[1:] / np.where(se > 0, se, 1.0), math.inf)
 
 
-def _disqualified(model: Baseline, wanted: tuple[str, ...], data: pd.DataFrame) -> str | None:
-    """Why a degree-day candidate cannot be used (None when it qualifies)."""
+def _p_limit(searched: int) -> float:
+    """The p-value one base must beat so that the search over `searched` bases stays at `DD_MAX_P_VALUE`
+    (Bonferroni: the best of many noise fits passes p < 0.10 far more often than one in ten)."""
+    return DD_MAX_P_VALUE / max(1, searched)
+
+
+def _disqualified(model: Baseline, wanted: tuple[str, ...], data: pd.DataFrame, searched: int = 1) -> str | None:
+    """Why a degree-day candidate cannot be used (None when it qualifies); `searched` = bases tried for it."""
     if set(model.variables) != set(wanted):
         return f"{', '.join(sorted(set(wanted) - set(model.variables)))} non-zero on too few days"
     negative = [v for v in model.variables if model.coefficients[v] < 0]
     if negative:
         return f"negative coefficient for {', '.join(negative)}"
-    limit = t_quantile(1 - DD_MAX_P_VALUE / 2, max(1, model.n - len(model.variables) - 1))
+    p = _p_limit(searched)
+    limit = t_quantile(1 - p / 2, max(1, model.n - len(model.variables) - 1))
     weak = [v for v, t in t_statistics(model, data).items() if v in ("hdd", "cdd") and abs(t) < limit]
     if weak:
-        return f"{', '.join(weak)} not significant (p ≥ {DD_MAX_P_VALUE})"
+        over = f" over {searched} bases" if searched > 1 else ""
+        return f"{', '.join(weak)} not significant (p ≥ {DD_MAX_P_VALUE}{over})"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Trial:
+    """One form at one pair of bases, scored by plain least squares (the search's fast pass)."""
+
+    bases: dict[str, float]
+    adj_r2: float
+    qualified: bool
+
+
+def _bases_of(wanted: tuple[str, ...]) -> list[dict[str, float]]:
+    """Every base (pair) searched for a form; HDD + CDD needs the heating base ≤ the cooling base (CalTRACK)."""
+    if wanted == ("output", "hdd"):
+        return [{"hdd": h} for h in HDD_BASES_C]
+    if wanted == ("output", "cdd"):
+        return [{"cdd": c} for c in CDD_BASES_C]
+    return [{"hdd": h, "cdd": c} for h in HDD_BASES_C for c in CDD_BASES_C if h <= c]
+
+
+def _dd_columns(temps: np.ndarray, bases: dict[str, float]) -> dict[str, np.ndarray]:
+    return {k: np.clip(b - temps, 0, None) if k == "hdd" else np.clip(temps - b, 0, None) for k, b in bases.items()}
+
+
+def _search(wanted: tuple[str, ...], y: np.ndarray, output: np.ndarray, temps: np.ndarray) -> tuple[list[_Trial], int]:
+    """Fit the form at every base with enough non-zero degree-days; also how many bases those were."""
+    eligible = [b for b in _bases_of(wanted)
+                if all((col > 0).mean() >= DD_MIN_SHARE for col in _dd_columns(temps, b).values())]
+    limit = t_quantile(1 - _p_limit(len(eligible)) / 2, max(1, len(y) - len(wanted) - 1))
+    trials = []
+    for bases in eligible:
+        x = np.column_stack([np.ones(len(y)), output, *_dd_columns(temps, bases).values()])
+        beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+        resid = y - x @ beta
+        ss_tot = float(((y - y.mean()) ** 2).sum())
+        r2 = 1 - float((resid**2).sum()) / ss_tot if ss_tot else 0.0
+        t = _t_values(x, y, beta)
+        qualified = bool((beta[1:] >= 0).all() and (np.abs(t[1:]) >= limit).all())
+        trials.append(_Trial(bases, _adjusted(r2, len(y), len(wanted)), qualified))
+    return trials, len(eligible)
+
+
+def _with_bases(data: pd.DataFrame, temps: pd.Series, bases: dict[str, float]) -> pd.DataFrame:
+    """`data` with its hdd/cdd columns at `bases` (the fixed 18/24 °C ones for a term not in `bases`)."""
+    drivers = degree_day_drivers(data.index, temps, bases.get("hdd", HDD_BASE_C), bases.get("cdd", CDD_BASE_C))
+    return data.drop(columns=["hdd", "cdd"], errors="ignore").join(drivers[["hdd", "cdd"]])
 
 
 def fit_weather_baseline(data: pd.DataFrame, interval: Interval = "daily", expected_points: int | None = None,
@@ -101,31 +190,46 @@ def fit_weather_baseline(data: pd.DataFrame, interval: Interval = "daily", expec
     """The baseline of `data` (columns energy, output; index = local days), using degree-days when they help.
 
     `outdoor_c` (date → mean °C) must cover ≥ 90 % of the baseline days (CalTRACK 2.2.1.2) for degree-day
-    candidates to be tried; otherwise, or without it, the production-only model is returned unchanged.
+    candidates to be tried; otherwise, or without it, the production-only model is returned unchanged. Each
+    degree-day form is searched over its balance points; its evidence row is its best qualified base (or, when
+    none qualifies, its best-fitting base and why it fails).
     """
     base = fit_baseline(data, interval, expected_points)
     if outdoor_c is None or outdoor_c.empty:
         return base, WeatherUse(county, 0, len(data), note="no outdoor temperature for the county")
-    drivers = degree_day_drivers(data.index, outdoor_c)
-    with_weather = int(drivers["temp_c"].notna().sum())
+    temps_by_day = degree_day_drivers(data.index, outdoor_c)["temp_c"]
+    with_weather = int(temps_by_day.notna().sum())
     evidence = {"county": county, "days_with_weather": with_weather, "days": len(data),
                 "production_only_cvrmse": base.cvrmse}
     if not len(data) or with_weather / len(data) < MIN_COVERAGE:
         return base, WeatherUse(**evidence, note=f"outdoor temperature on {with_weather} of {len(data)} baseline "
                                 f"days, fewer than {MIN_COVERAGE:.0%}: degree-days not used")
-    joined = data.drop(columns=["hdd", "cdd"], errors="ignore").join(drivers[["hdd", "cdd"]])
-    rows = [_candidate_row(base, PRODUCTION_ONLY, None)]
-    best, best_score = base, adjusted_r2(base)
+    rows_ok = data["energy"].notna() & data["output"].notna() & temps_by_day.notna()
+    y = data.loc[rows_ok, "energy"].to_numpy(dtype=float)
+    output = data.loc[rows_ok, "output"].to_numpy(dtype=float)
+    temps = temps_by_day[rows_ok].to_numpy(dtype=float)
+    rows = [_candidate_row(base, PRODUCTION_ONLY, None, {}, 0)]
+    best, best_score, best_bases = base, adjusted_r2(base), {}
     for wanted in WEATHER_CANDIDATES:
+        trials, searched = _search(wanted, y, output, temps)
+        qualified = [tr for tr in trials if tr.qualified]
+        # bases above every day's temperature (HDD) fit alike: the tie goes to the first, lowest one
+        pick = max(qualified or trials, key=lambda tr: round(tr.adj_r2, 9), default=None)
+        bases = pick.bases if pick else {k: (HDD_BASE_C if k == "hdd" else CDD_BASE_C) for k in wanted[1:]}
+        joined = _with_bases(data, outdoor_c, bases)
         model = fit_baseline(joined, interval, expected_points, drivers=wanted)
-        why = _disqualified(model, wanted, joined)
-        rows.append(_candidate_row(model, wanted, why))
+        why = _disqualified(model, wanted, joined, max(1, searched))
+        if pick is None:
+            why = f"{why} at every base tried" if why else why
+        rows.append(_candidate_row(model, wanted, why, bases, searched))
         if why is None and adjusted_r2(model) > best_score:
-            best, best_score = model, adjusted_r2(model)
+            best, best_score, best_bases = model, adjusted_r2(model), bases
     used = tuple(v for v in best.variables if v in ("hdd", "cdd"))
-    note = (f"degree-days used: {', '.join(used)} (highest adjusted R²)" if used
-            else "degree-days tried, production-only kept (no qualified degree-day model fits better)")
-    return best, WeatherUse(**evidence, degree_days_used=used, candidates=tuple(rows), note=note)
+    where = ", ".join(f"{k} base {v:g} °C" for k, v in best_bases.items())
+    note = (f"degree-days used: {where} (highest adjusted R² over the searched bases)" if used
+            else "degree-days tried at every base, production-only kept (no qualified degree-day model fits better)")
+    return best, WeatherUse(**evidence, degree_days_used=used, candidates=tuple(rows), note=note,
+                            hdd_base_c=best_bases.get("hdd"), cdd_base_c=best_bases.get("cdd"))
 
 
 def reporting_days_without_weather(days: pd.Index, outdoor_c: pd.Series | None) -> list[dt.date]:

@@ -98,8 +98,8 @@ def completeness(frames: PlantFrames) -> dict[str, float]:
 
 def baseline_for(frames: PlantFrames, reference: Reference, baseline_days: Sequence[dt.date] | None,
                  ) -> tuple[Baseline | None, pd.DataFrame | None, Any, WeatherUse | None]:
-    """Daily tce on output (and the county's degree-days when they help), fitted on the baseline days, CUSUM over
-    the rest, and what the outdoor temperature did (None when no daily data)."""
+    """Daily tce on output (and the county's degree-days, at their searched balance points, when they help), fitted
+    on the baseline days, CUSUM over the rest, and what the outdoor temperature did (None when no daily data)."""
     days = daily_energy(frames, reference)
     if days.empty:
         return None, None, None, None
@@ -115,6 +115,9 @@ def baseline_for(frames: PlantFrames, reference: Reference, baseline_days: Seque
     base = data.loc[base_idx]
     model, weather = fit_weather_baseline(base, "daily", len(base_idx) or 1, frames.outdoor_c,
                                           frames.enterprise.county)
+    if weather.bases and frames.outdoor_c is not None:  # predict with the degree-days at the chosen balance points
+        data = data.drop(columns=["hdd", "cdd"]).join(degree_day_drivers(
+            data.index, frames.outdoor_c, **{f"{k}_base_c": v for k, v in weather.bases.items()})[["hdd", "cdd"]])
     unpredicted = reporting_days_without_weather(data.index, frames.outdoor_c) if weather.degree_days_used else []
     if unpredicted:
         weather = replace(weather, note=f"{weather.note}; {len(unpredicted)} day(s) without temperature left out "

@@ -127,6 +127,7 @@ def test_imported_weather_gives_the_cold_county_an_hdd_baseline(city: InfluxV1, 
     production_only, table, _, no_weather = baseline_for(warm, REF, None)
     assert with_hdd is not None and production_only is not None and use is not None and no_weather is not None
     assert with_hdd.variables == ("output", "hdd") and use.degree_days_used == ("hdd",)
+    assert use.bases == {"hdd": 18.0}  # the searched balance point is the plant's (gas follows HDD at 18 °C)
     assert production_only.variables == ("output",) and no_weather.days_with_weather == 0
     # same consumption in both counties: the weather alone makes the difference
     assert use.production_only_cvrmse == pytest.approx(production_only.cvrmse)
@@ -136,7 +137,8 @@ def test_imported_weather_gives_the_cold_county_an_hdd_baseline(city: InfluxV1, 
     gas_tce_per_m3 = REF.coal_coefficient("natural_gas").value / 1000  # kgce/m³ → tce/m³
     assert with_hdd.coefficients["hdd"] == pytest.approx(GAS_PER_HDD_M3 * gas_tce_per_m3, rel=0.1)
     assert table is not None and len(table) == DAYS
-    print(f"CV(RMSE) production-only {production_only.cvrmse:.4f}, with HDD {with_hdd.cvrmse:.4f}")
+    print(f"CV(RMSE) production-only {production_only.cvrmse:.4f}, with HDD {with_hdd.cvrmse:.4f} "
+          f"(base {use.hdd_base_c} °C)")
 
 
 def test_a_bad_weather_file_names_its_line_and_writes_nothing(city: InfluxV1, tmp_path: Path) -> None:
@@ -194,6 +196,7 @@ def test_enerdiag_report_prints_the_weather_line_per_county(city: InfluxV1, tmp_
         assert result.exit_code == 0, result.output
         pages.append(out.read_text(encoding="utf-8").split("<h2>6.")[1].split("<h2>7.")[0])
     cold, warm = pages
-    assert "× hdd" in cold and f"Outdoor temperature ({COLD}, 28/28 days):" in cold and "degree-days used hdd" in cold
+    assert "× hdd" in cold and f"Outdoor temperature ({COLD}, 28/28 days):" in cold
+    assert "degree-days used hdd (HDD base 18 °C;" in cold
     assert "× hdd" not in warm and f"Outdoor temperature ({WARM}, 0/28 days):" in warm
     assert "no temperature data: production-only baseline" in warm

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from analytics.diagnosis.baseline import fit_baseline
 from analytics.diagnosis.weather_baseline import (
+    CDD_BASES_C,
     adjusted_r2,
     degree_day_drivers,
     fit_weather_baseline,
@@ -76,15 +77,20 @@ def test_a_heating_load_keeps_hdd_with_its_slope_and_a_lower_cvrmse() -> None:
     assert t_statistics(model, data.join(degree_day_drivers(data.index, temps)))["hdd"] > 10
     chosen = next(c for c in use.candidates if c["variables"] == ["output", "hdd"])
     assert chosen["qualified"] and chosen["cvrmse"] == round(model.cvrmse, 4)
+    assert use.bases == {"hdd": 18.0} and chosen["bases"] == {"hdd": 18.0}  # the simulated base, on the grid
     cdd = next(c for c in use.candidates if c["variables"] == ["output", "cdd"])
-    assert not cdd["qualified"] and "cdd non-zero on too few days" in cdd["why_not"]
+    assert not cdd["qualified"] and cdd["why_not"] == "negative coefficient for cdd"  # heating falls as T rises
 
 
-def test_energy_falling_with_cold_weather_is_not_given_a_negative_hdd() -> None:
-    """A cold store's refrigeration falls as the weather cools: CalTRACK forbids a negative HDD slope."""
+def test_energy_falling_with_cold_weather_gets_a_low_cdd_base_not_a_negative_hdd() -> None:
+    """A cold store's refrigeration falls as the weather cools: CalTRACK forbids a negative HDD slope, but a CDD
+    base below the coldest day (searched down to −20 °C) models it."""
     data, temps = _plant(cooling_slope=0.05, noise=0.005)
     model, use = fit_weather_baseline(data, "daily", len(data), temps)
-    assert model == fit_baseline(data, "daily", len(data)) and use.degree_days_used == ()
+    plain = fit_baseline(data, "daily", len(data))
+    assert model.variables == ("output", "cdd") and use.degree_days_used == ("cdd",)
+    assert use.hdd_base_c is None and use.cdd_base_c is not None and use.cdd_base_c <= temps.quantile(0.10)
+    assert model.coefficients["cdd"] == pytest.approx(0.05, rel=0.1) and model.cvrmse < plain.cvrmse / 5
     hdd = next(c for c in use.candidates if c["variables"] == ["output", "hdd"])
     assert hdd["why_not"] == "negative coefficient for hdd" and hdd["cvrmse"] < use.production_only_cvrmse
 
@@ -95,8 +101,71 @@ def test_weather_that_does_not_matter_is_not_chosen_by_noise() -> None:
         data, temps = _plant(seed=seed)
         model, use = fit_weather_baseline(data, "daily", len(data), temps)
         found.append(use.degree_days_used)
-        assert use.degree_days_used or model == fit_baseline(data, "daily", len(data))
-    assert found.count(()) >= 10  # p < 0.10 lets about one in ten noise fits through
+        assert use.degree_days_used or (model == fit_baseline(data, "daily", len(data)) and use.bases == {})
+    assert found.count(()) >= 10  # p < 0.10 over each term's searched bases lets about one in ten noise fits through
+
+
+def _season(kind: str, seed: int = 1, n: int = 120) -> tuple[pd.DataFrame, pd.Series]:
+    """Daily energy = 2 + 0.03·output (+ 0.08·max(0, T + 5) for a cold store, + 0.1·max(0, 12 − T) for a plant
+    heated below 12 °C) with 2 % noise, over a season of daily means rising from −15 to +25 °C (±3 °C)."""
+    rng = np.random.default_rng(seed)
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(n)]
+    temps = pd.Series(np.linspace(-15, 25, n) + rng.normal(0, 3, n), index=days).round(2)
+    t_c, output = temps.to_numpy(), rng.uniform(50, 100, n)
+    energy = 2 + 0.03 * output
+    energy = energy + {"cold": 0.08 * np.clip(t_c + 5, 0, None), "heat": 0.1 * np.clip(12 - t_c, 0, None),
+                       "none": 0.0}[kind]
+    energy = energy * (1 + 0.02 * rng.normal(size=n))
+    return pd.DataFrame({"energy": energy, "output": output}, index=pd.Index(days, name="day")), temps
+
+
+def test_a_cold_store_balance_point_is_found_near_minus_5() -> None:
+    data, temps = _season("cold")
+    model, use = fit_weather_baseline(data, "daily", len(data), temps)
+    plain = fit_baseline(data, "daily", len(data))
+    assert use.degree_days_used == ("cdd",) and use.hdd_base_c is None
+    assert use.cdd_base_c is not None and abs(use.cdd_base_c - (-5)) <= 2
+    assert model.accepted and model.cvrmse < plain.cvrmse / 5  # 1.8 % against 16 %
+    assert model.coefficients["cdd"] == pytest.approx(0.08, rel=0.1)
+    assert "cdd base" in use.note and use.as_dict()["bases"] == {"cdd": use.cdd_base_c}
+    cdd = next(c for c in use.candidates if c["variables"] == ["output", "cdd"])
+    assert cdd["bases"] == {"cdd": use.cdd_base_c} and cdd["qualified"] and 10 <= cdd["bases_tried"] <= len(CDD_BASES_C)
+    hdd = next(c for c in use.candidates if c["variables"] == ["output", "hdd"])
+    assert hdd["why_not"] == "negative coefficient for hdd" and set(hdd["bases"]) == {"hdd"}
+    print(f"cold store: CDD base {use.cdd_base_c} °C, CV(RMSE) {model.cvrmse:.4f} vs {plain.cvrmse:.4f}")
+
+
+def test_heating_below_12_degrees_is_found_near_12() -> None:
+    data, temps = _season("heat")
+    model, use = fit_weather_baseline(data, "daily", len(data), temps)
+    plain = fit_baseline(data, "daily", len(data))
+    assert "hdd" in use.degree_days_used and use.hdd_base_c is not None and abs(use.hdd_base_c - 12) <= 2
+    assert model.accepted and model.cvrmse < plain.cvrmse / 5
+    assert model.coefficients["hdd"] == pytest.approx(0.1, rel=0.15)
+    print(f"heating: bases {use.bases}, CV(RMSE) {model.cvrmse:.4f} vs {plain.cvrmse:.4f}")
+
+
+def test_a_plant_without_weather_dependence_keeps_production_only_at_every_seed() -> None:
+    found = []
+    for seed in range(10):
+        data, temps = _season("none", seed=seed)
+        model, use = fit_weather_baseline(data, "daily", len(data), temps)
+        found.append(use.bases)
+        searched = [c for c in use.candidates if c["variables"] != ["output"]]
+        assert len(searched) == 3 and all(c["bases"] and c["bases_tried"] > 10 for c in searched)
+        if not use.bases:
+            assert model == fit_baseline(data, "daily", len(data)) and use.degree_days_used == ()
+    print(f"noise: bases chosen per seed {found}")
+    assert found.count({}) >= 9
+
+
+def test_degree_days_zero_at_every_base_say_so() -> None:
+    """A hot spell (33-38 °C): no heating base of the grid (≤ 32 °C) gives a non-zero HDD."""
+    data, _ = _plant()
+    hot = pd.Series(np.linspace(33, 38, len(data)), index=data.index)
+    _, use = fit_weather_baseline(data, "daily", len(data), hot)
+    hdd = next(c for c in use.candidates if c["variables"] == ["output", "hdd"])
+    assert hdd["bases_tried"] == 0 and hdd["why_not"] == "hdd non-zero on too few days at every base tried"
 
 
 def test_weather_on_too_few_baseline_days_is_not_used() -> None:
@@ -132,7 +201,7 @@ def test_report_of_a_simulated_boiler_plant_uses_hdd_and_says_so(food_winter) ->
     assert weather["degree_days_used"] == ["hdd"] and weather["county"] == frames.enterprise.county
     assert weather["production_only_cvrmse"] == round(plain.cvrmse, 4)
     html = render_html(context)
-    assert "采用度日 degree-days used hdd" in html and "× hdd" in html
+    assert f"采用度日 degree-days used hdd (HDD 平衡点 base {use.hdd_base_c:g} °C;" in html and "× hdd" in html
 
 
 def test_days_without_temperature_after_the_baseline_leave_the_cusum_and_are_counted(food_winter) -> None:
@@ -168,3 +237,25 @@ def test_simulate_weather_out_writes_the_timelines_daily_means(tmp_path: Path) -
     expected = [round(float(tl.outdoor_c[tl.day_index == i].mean()), 2) for i in range(3)]
     assert list(days.temps) == list(tl.days) and list(days.temps.values()) == pytest.approx(expected, abs=0.006)
     assert all(-25 < v < 5 for v in days.temps.values())  # Datong in early January
+
+
+def test_report_of_a_simulated_cold_store_uses_a_low_cdd_base_and_claims_no_false_savings() -> None:
+    """The simulated cold store (refrigeration +2.5 %/°C at every temperature) from mid-November to mid-January:
+    production-only reads the colder second month as savings; the searched CDD base does not."""
+    tl = timeline.build(dt.date(2025, 11, 15), 60, 3600, 5)
+    temps = pd.Series(parse_weather_csv(weather_csv(tl)).temps)
+    spec = build_city(CityConfig(plants=1, seed=5, days=tl.days, problem_share=0.0, industries=("cold_store",)))[0]
+    frames = plant_frames(spec, tl)[0]
+    plain, _, plain_saved, _ = baseline_for(frames, REF, None)
+    frames.outdoor_c = temps
+    model, table, saved, use = baseline_for(frames, REF, None)
+    context = build_report(frames, REF, findings=[])
+    assert plain is not None and plain_saved is not None and model is not None and saved is not None
+    assert use is not None and table is not None and len(table) == 60
+    assert model.variables == ("output", "cdd") and use.cdd_base_c is not None
+    assert use.cdd_base_c <= temps.iloc[:30].min()  # the load rises with the weather at every baseline day
+    assert model.cvrmse < plain.cvrmse / 5 and model.accepted
+    assert plain_saved.fraction > 0.10 and abs(saved.fraction) < 0.01
+    assert f"采用度日 degree-days used cdd (CDD 平衡点 base {use.cdd_base_c:g} °C;" in render_html(context)
+    print(f"simulated cold store: CDD base {use.cdd_base_c} °C, CV(RMSE) {model.cvrmse:.4f} vs {plain.cvrmse:.4f}, "
+          f"savings {saved.fraction:.4f} vs production-only {plain_saved.fraction:.4f}")
