@@ -36,6 +36,8 @@ AuditRow = tuple[str | None, str, str, int, dt.datetime]
 Done = Callable[[BaseException | None], None]
 MAX_BATCH = 500
 """Most rows one transaction writes (a larger backlog is written in several)."""
+IDLE_EXIT_S = 60.0
+"""The writer thread ends after this long without rows (an idle app keeps no thread)."""
 
 
 class AuditWriter:
@@ -90,8 +92,11 @@ class AuditWriter:
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._pending:
-                    self._cond.wait()
+                if not self._pending:
+                    self._cond.wait(IDLE_EXIT_S)
+                if not self._pending:  # idle: end the thread (the next submit starts another)
+                    self._thread = None
+                    return
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             error: BaseException | None = None
             try:

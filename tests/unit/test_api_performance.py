@@ -249,3 +249,19 @@ def test_access_state_never_keeps_an_answer_read_before_a_change(tmp_path: Path)
     finally:
         event.remove(engine, "after_cursor_execute", change_during_the_read)
     assert state.consent("bank-b", E2) is None
+
+
+def test_an_idle_audit_writer_ends_its_thread_and_starts_again_for_the_next_row(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api import audit
+
+    monkeypatch.setattr(audit, "IDLE_EXIT_S", 0.05)
+    world = make_world(tmp_path)
+    writer = AuditWriter(FailingOnce(world))
+    writer.write_blocking(("bank-a", E1, "/p1", 200, START))
+    first = writer._thread
+    assert first is not None
+    first.join(2.0)
+    assert not first.is_alive() and writer._thread is None
+    writer.write_blocking(("bank-a", E1, "/p2", 200, START))
+    assert world.audit(E1, 200, bank="bank-a") == 2
