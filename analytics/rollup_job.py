@@ -24,9 +24,8 @@ from analytics.calendar import daily_from_hourly, local_midnight_s, month_start,
 from analytics.consumption import CounterSpec, counter_intervals, hourly_arrays
 from analytics.enterprise import EnterpriseInfo, MeterInfo, enterprises_daily, products_daily
 from core.domain import COUNTER_KEYS
-from core.influx import InfluxV1, line, quote_ident, quote_literal
+from core.influx import RAW_MEASUREMENT, InfluxV1, line, quote_ident, quote_literal
 
-RAW: Final = "reading"
 HOURLY: Final = "consumption_hourly"
 DAILY: Final = "consumption_daily"
 ENTERPRISE_DAILY: Final = "enterprise_daily"
@@ -79,9 +78,11 @@ def _t(epoch_s: int) -> str:
 
 
 def counter_fields(influx: InfluxV1) -> list[str]:
-    """The counter quantities the raw layer holds (`SHOW FIELD KEYS`), sorted."""
+    """The counter quantities the raw layer holds (`SHOW FIELD KEYS`), sorted. A raw retention policy goes in
+    the `rp` parameter: InfluxDB 2.x answers meta queries from the bucket the (db, rp) mapping names."""
     keys: set[str] = set()
-    for series in influx.query(f"SHOW FIELD KEYS FROM {quote_ident(RAW)}"):
+    q = f"SHOW FIELD KEYS FROM {quote_ident(RAW_MEASUREMENT)}"
+    for series in (influx.query(q) if influx.raw_rp is None else influx.query(q, rp=influx.raw_rp)):
         keys.update(row["fieldKey"] for row in series.records())
     return sorted(keys & COUNTER_KEYS)
 
@@ -97,7 +98,7 @@ def raw_counts(influx: InfluxV1, fields: list[str], start_s: int, end_s: int, bu
         return {}
     selects = ", ".join(f"count({quote_ident(f)}) AS {quote_ident(f)}" for f in fields)
     where = f"{_in(codes)} AND " if codes else ""
-    q = (f"SELECT {selects} FROM {quote_ident(RAW)} WHERE {where}time >= {_t(start_s)} AND time < {_t(end_s)} "
+    q = (f"SELECT {selects} FROM {influx.raw_source} WHERE {where}time >= {_t(start_s)} AND time < {_t(end_s)} "
          f"GROUP BY time({bucket}), \"enterprise\", \"meter\" fill(none)")
     out: Counts = {}
     for series in influx.query(q):
@@ -122,11 +123,15 @@ def stored_counts(influx: InfluxV1, start_s: int, end_s: int, bucket: str, codes
     return out
 
 
-def differing(raw: Counts, stored: Counts) -> dict[str, set[int]]:
-    """Per enterprise, the bucket starts whose raw and stored counts differ (new, late or backfilled data)."""
+def differing(raw: Counts, stored: Counts, keep_expired: bool = False) -> dict[str, set[int]]:
+    """Per enterprise, the bucket starts whose raw and stored counts differ (new, late or backfilled data).
+
+    `keep_expired` (raw readings in their own retention policy): a rolled-up bucket without any raw reading
+    left expired from the raw layer; it is not dirty, so the rollup outlives its readings.
+    """
     out: dict[str, set[int]] = defaultdict(set)
     for key in set(raw) | set(stored):
-        if raw.get(key, 0) != stored.get(key, 0):
+        if raw.get(key, 0) != stored.get(key, 0) and not (keep_expired and not raw.get(key)):
             out[key[0]].add(key[3])
     return dict(out)
 
@@ -135,10 +140,12 @@ def dirty_spans(influx: InfluxV1, fields: list[str], start_s: int, end_s: int,
                 codes: list[str] | None = None) -> dict[str, tuple[int, int]]:
     """Per enterprise, the [first, last + 1 h) span of hours whose readings changed since they were rolled up.
 
-    Days are compared first over the whole window (cheap), then the hours of the differing days only.
+    Days are compared first over the whole window (cheap), then the hours of the differing days only. With
+    a raw retention policy (`influx.raw_rp`), buckets whose raw readings expired keep their rollups.
     """
+    keep = influx.raw_rp is not None
     days = differing(raw_counts(influx, fields, start_s, end_s, "1d", codes),
-                     stored_counts(influx, start_s, end_s, "1d", codes))
+                     stored_counts(influx, start_s, end_s, "1d", codes), keep)
     by_day: dict[int, list[str]] = defaultdict(list)
     for code, starts in days.items():
         for day in starts:
@@ -148,7 +155,7 @@ def dirty_spans(influx: InfluxV1, fields: list[str], start_s: int, end_s: int,
         for i in range(0, len(day_codes), BATCH_ENTERPRISES):
             batch = sorted(day_codes[i:i + BATCH_ENTERPRISES])
             hours = differing(raw_counts(influx, fields, day, day + DAY_S, "1h", batch),
-                              stored_counts(influx, day, day + DAY_S, "1h", batch))
+                              stored_counts(influx, day, day + DAY_S, "1h", batch), keep)
             for code, starts in hours.items():
                 lo, hi = spans.get(code, (min(starts), max(starts) + HOUR_S))
                 spans[code] = (min(lo, min(starts)), max(hi, max(starts) + HOUR_S))
@@ -172,7 +179,7 @@ def _edges(influx: InfluxV1, codes: list[str], fields: list[str], at_s: int,
     window = (f"time < {_t(at_s)} AND time >= {_t(at_s - EDGE_SEARCH_S)}" if before
               else f"time >= {_t(at_s)} AND time < {_t(at_s + EDGE_SEARCH_S)}")
     statements = [
-        f"SELECT {fn}({quote_ident(f)}) AS {quote_ident(f)} FROM {quote_ident(RAW)} "
+        f"SELECT {fn}({quote_ident(f)}) AS {quote_ident(f)} FROM {influx.raw_source} "
         f"WHERE {_in(codes)} AND {window} GROUP BY \"enterprise\", \"meter\""
         for f in fields
     ]
@@ -194,7 +201,7 @@ def fetch_raw(influx: InfluxV1, codes: list[str], fields: list[str], start_s: in
     chunk = start_s
     while chunk < end_s:
         stop = min(chunk + step, end_s)
-        q = (f"SELECT {selects} FROM {quote_ident(RAW)} WHERE {_in(codes)} "
+        q = (f"SELECT {selects} FROM {influx.raw_source} WHERE {_in(codes)} "
              f"AND time >= {_t(chunk)} AND time < {_t(stop)} GROUP BY \"enterprise\", \"meter\"")
         for series in influx.query(q):
             code, meter = series.tags.get("enterprise", ""), series.tags.get("meter", "")

@@ -65,14 +65,15 @@ def base_grouping(interval: Interval, tz: ZoneInfo, start: dt.date, end: dt.date
 
 
 def gauge_query(code: str, quantity: str, start_s: int, end_s: int, width_s: int, offset_s: int,
-                meter: str | None = None) -> str:
-    """InfluxQL for per-meter sum and count of a gauge per base bucket of the raw `reading` measurement."""
+                meter: str | None = None, source: str = '"reading"') -> str:
+    """InfluxQL for per-meter sum and count of a gauge per base bucket of the raw `reading` measurement
+    (`source`: its FROM target, `core.influx.raw_source` of the raw retention policy)."""
     field = quote_ident(quantity)
     where = f'"enterprise" = {quote_literal(code)} AND time >= {start_s}s AND time < {end_s}s'
     if meter is not None:
         where += f' AND "meter" = {quote_literal(meter)}'
     return (
-        f'SELECT sum({field}) AS "sum", count({field}) AS "count" FROM "reading" WHERE {where} '
+        f'SELECT sum({field}) AS "sum", count({field}) AS "count" FROM {source} WHERE {where} '
         f'GROUP BY time({width_s}s, {offset_s}s), "meter" fill(none)'
     )
 

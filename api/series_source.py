@@ -40,7 +40,7 @@ def gauge_series(influx: InfluxV1, req: Request) -> dict[str, list[dict[str, Any
     tz = ZoneInfo(req.timezone)
     width, offset = base_grouping(req.interval, tz, req.start, req.end)
     q = gauge_query(req.code, req.quantity, local_midnight_utc_s(req.start, tz), local_midnight_utc_s(req.end, tz),
-                    width, offset, req.meter)
+                    width, offset, req.meter, influx.raw_source)
     out: dict[str, list[dict[str, Any]]] = {}
     for s in influx.query(q):
         buckets = aggregate(rows_of(s.values, s.columns), req.interval, tz, req.start, req.end)

@@ -83,14 +83,14 @@ def read_report(influx: InfluxV1, code: str, meters: WarehouseMeters, start_s: i
     stats, raw = pd.DataFrame(), pd.DataFrame()
     if temp_ids:
         stats = _frame(influx, f'SELECT min("temp_c") AS "min", max("temp_c") AS "max", count("temp_c") AS "count" '
-                               f'FROM "{RAW}" WHERE {where} AND {_meters_clause(temp_ids)} '
+                               f'FROM {influx.raw_source} WHERE {where} AND {_meters_clause(temp_ids)} '
                                'GROUP BY time(1h), "meter" fill(none)', ["min", "max", "count"])
         parts = []
         for meter, band in meters.bands.items():
             if band is None or stats.empty:
                 continue
             for lo, hi in excursion_windows(stats[stats["meter"] == meter], band, end_s):
-                q = (f'SELECT "temp_c" AS "value" FROM "{RAW}" WHERE "enterprise" = {quote_literal(code)} '
+                q = (f'SELECT "temp_c" AS "value" FROM {influx.raw_source} WHERE "enterprise" = {quote_literal(code)} '
                      f'AND "meter" = {quote_literal(meter)} AND time >= {lo}s AND time < {hi}s')
                 parts.append(_frame(influx, q, ["value"]).assign(meter=meter))
         raw = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

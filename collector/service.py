@@ -52,6 +52,7 @@ class CollectorConfig:
     influx_db: str
     data_dir: Path
     influx_token: str | None = None
+    influx_raw_rp: str | None = None  # retention policy for `reading` points (None: the database's default)
     shared_group: str | None = None
     batch_lines: int = 5000  # flush when this many readings are waiting ...
     batch_messages: int = 2000  # ... or this many messages ...
@@ -110,7 +111,8 @@ class Collector:
         self.deadletters = DeadLetterStore.in_dir(config.data_dir)
         self.influx = InfluxV1(config.influx_url, config.influx_db, config.influx_token)
         self.spool = Spool(config.data_dir / "spool", config.spool_max_bytes)
-        self.sink = Sink(self.influx, self.spool, self.metrics, self._storage_rejected, config.compress)
+        self.sink = Sink(self.influx, self.spool, self.metrics, self._storage_rejected, config.compress,
+                         config.influx_raw_rp)
         self._batch = Batch()  # being filled by paho's network thread (under `_held_lock`)
         self._topics: dict[str, tuple[Topic | None, tuple[str, str] | None]] = {}  # topic -> parse, registry check
         self._batches: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()

@@ -29,8 +29,10 @@ class Sink:
         metrics: Metrics,
         reject: Callable[[list[str], str], None],
         compress: bool = False,
+        raw_rp: str | None = None,
     ) -> None:
         self.influx = influx
+        self.raw_rp = raw_rp  # retention policy of `reading` points; health points stay in the default one
         self.spool = spool
         self.metrics = metrics
         self.reject = reject  # called with lines InfluxDB refused for good, and its message
@@ -96,7 +98,12 @@ class Sink:
 
     def _write(self, body: bytes, count: int) -> None:
         started = time.perf_counter()
-        self.influx.write(body, precision="s", compress=self.compress)
+        if self.raw_rp is None:
+            self.influx.write(body, precision="s", compress=self.compress)
+        else:  # readings first: a retry after a failure of the second write rewrites the same points
+            readings, others = split_readings(body)
+            self.influx.write(readings, precision="s", compress=self.compress, rp=self.raw_rp)
+            self.influx.write(others, precision="s", compress=self.compress)
         self.metrics.write_latency(time.perf_counter() - started)
         self.metrics.add("batches_written")
 
@@ -123,6 +130,19 @@ class Sink:
         self.metrics.spool_bytes = self.spool.bytes
         if backpressure is not None:
             self.metrics.backpressure = backpressure
+
+
+def split_readings(body: bytes) -> tuple[bytes, bytes]:
+    """A batch split into its `reading` lines and the rest (the collector's health points), order kept."""
+    readings: list[bytes] = []
+    others: list[bytes] = []
+    for text in body.split(b"\n"):
+        if text:
+            (readings if text.startswith(_READING_PREFIX) else others).append(text)
+    return b"\n".join(readings), b"\n".join(others)
+
+
+_READING_PREFIX = b"reading,"
 
 
 def _readings_in(body: bytes) -> int:

@@ -18,6 +18,8 @@ from influxdb_client.client.write.point import Point
 from core.settings import Settings, get_settings
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+RAW_MEASUREMENT = "reading"
+"""The raw layer's measurement (CONTRACTS.md section 3); it may live in its own retention policy (`raw_source`)."""
 
 
 class InfluxError(RuntimeError):
@@ -74,12 +76,26 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-class InfluxV1:
-    """Client for one database on one InfluxDB server, over the v1-compatible API."""
+def raw_source(rp: str | None = None) -> str:
+    """The InfluxQL FROM target of raw readings: `"reading"` in the default retention policy, else
+    `"<rp>"."reading"` (settings `influx_raw_rp`)."""
+    if rp is None:
+        return quote_ident(RAW_MEASUREMENT)
+    return f"{quote_ident(rp)}.{quote_ident(RAW_MEASUREMENT)}"
 
-    def __init__(self, url: str, db: str, token: str | None = None, timeout: float = 10.0) -> None:
+
+class InfluxV1:
+    """Client for one database on one InfluxDB server, over the v1-compatible API.
+
+    `raw_rp` names the retention policy raw readings live in (None: the default one), so every reader of
+    the raw layer gets it the same way it gets the database: from the client (`raw_source`).
+    """
+
+    def __init__(self, url: str, db: str, token: str | None = None, timeout: float = 10.0,
+                 raw_rp: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.db = db
+        self.raw_rp = raw_rp
         headers = {"Authorization": f"Token {token}"} if token else {}
         self._http = httpx.Client(
             base_url=self.url,
@@ -91,7 +107,12 @@ class InfluxV1:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> InfluxV1:
         s = settings or get_settings()
-        return cls(s.influx_url, s.influx_db, s.influx_token)
+        return cls(s.influx_url, s.influx_db, s.influx_token, raw_rp=s.influx_raw_rp)
+
+    @property
+    def raw_source(self) -> str:
+        """The FROM target of raw readings for this client (`raw_source(self.raw_rp)`)."""
+        return raw_source(self.raw_rp)
 
     def close(self) -> None:
         self._http.close()
@@ -114,9 +135,11 @@ class InfluxV1:
         self._post_query(f"CREATE DATABASE {quote_ident(self.db)}", with_db=False)
 
     def write(
-        self, lines: str | bytes | Iterable[str], precision: str = "s", compress: bool = False
+        self, lines: str | bytes | Iterable[str], precision: str = "s", compress: bool = False,
+        rp: str | None = None,
     ) -> None:
-        """Write line protocol; raises InfluxError (check `.retryable`) when it is not stored."""
+        """Write line protocol (into retention policy `rp`, default the database's default one); raises
+        InfluxError (check `.retryable`) when it is not stored."""
         if isinstance(lines, str):
             body = lines.encode()
         elif isinstance(lines, bytes):
@@ -129,10 +152,9 @@ class InfluxV1:
         if compress:
             body = gzip_module.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
+        params = {"db": self.db, "precision": precision, **({"rp": rp} if rp else {})}
         try:
-            response = self._http.post(
-                "/write", params={"db": self.db, "precision": precision}, content=body, headers=headers
-            )
+            response = self._http.post("/write", params=params, content=body, headers=headers)
         except httpx.HTTPError as exc:
             raise InfluxError(f"InfluxDB at {self.url} unreachable: {exc!r}") from exc
         if response.status_code != 204:
@@ -141,10 +163,13 @@ class InfluxV1:
                 response.status_code,
             )
 
-    def query(self, q: str, epoch: str = "s") -> list[Series]:
-        """Run one InfluxQL statement and return its series (an error in the answer raises)."""
+    def query(self, q: str, epoch: str = "s", rp: str | None = None) -> list[Series]:
+        """Run one InfluxQL statement and return its series (an error in the answer raises); `rp`: the retention
+        policy for sources that name none (meta queries such as SHOW FIELD KEYS: InfluxDB 2.x picks the
+        DBRP mapping by it)."""
+        params = {"db": self.db, "q": q, "epoch": epoch, **({"rp": rp} if rp else {})}
         try:
-            response = self._http.get("/query", params={"db": self.db, "q": q, "epoch": epoch})
+            response = self._http.get("/query", params=params)
         except httpx.HTTPError as exc:
             raise InfluxError(f"InfluxDB at {self.url} unreachable: {exc!r}") from exc
         return _series_of(response, q)

@@ -8,6 +8,7 @@ Precedence (highest first): real environment variables, the TOML file named by
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,10 @@ from pydantic_settings import (
 
 ENV_PREFIX = "ENERDIAG_"
 DEFAULT_RUN_DIR = Path(".run")
+RP_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+"""A retention policy name the settings accept: a plain identifier (no quoting surprises in InfluxQL or URLs)."""
+RP_DURATION_PATTERN = re.compile(r"INF|(?:[1-9][0-9]*(?:ns|us|u|ms|s|m|h|d|w))+")
+"""An InfluxQL retention duration: INF or one or more number+unit parts (730d, 1h30m)."""
 
 
 class ConfigFileError(ValueError):
@@ -97,6 +102,12 @@ class Settings(BaseSettings):
     influx_url: str = Field("http://127.0.0.1:8086", description="InfluxDB base URL (v1-compatible API)")
     influx_db: str = Field("energy", description="InfluxDB database (bucket via DBRP mapping on 2.x/3.x)")
     influx_token: str | None = Field(None, description="token for InfluxDB 2.x/3.x v1-compatible API")
+    influx_raw_rp: str | None = Field(
+        None, description="retention policy for raw `reading` points (own expiry); default: the database's default RP"
+    )
+    influx_raw_rp_duration: str = Field(
+        "INF", description="duration `enerdiag services up` gives influx_raw_rp (InfluxQL: 730d, 104w, INF)"
+    )
     db_url: str | None = Field(None, description="SQLAlchemy URL of the registry; default SQLite in data_dir")
     data_dir: Path = Field(
         default_factory=lambda: run_dir() / "data", description="spool, dead letters, reports, SQLite registry"
@@ -116,6 +127,22 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("influx_raw_rp")
+    @classmethod
+    def _plain_rp(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not RP_PATTERN.fullmatch(value):
+            raise ValueError(f"{value!r} is not a plain identifier ([A-Za-z_][A-Za-z0-9_]*, at most 64)")
+        return value
+
+    @field_validator("influx_raw_rp_duration")
+    @classmethod
+    def _rp_duration(cls, value: str) -> str:
+        if not RP_DURATION_PATTERN.fullmatch(value):
+            raise ValueError(f"{value!r} is not an InfluxQL duration (e.g. 730d, 104w, 8760h, INF)")
+        return value
 
     @property
     def registry_url(self) -> str:

@@ -10,11 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dashboards.common import RAW_READING, RAW_RP_NAME
 from dashboards.health import gateway_recent_rate
 from dashboards.model import DATASOURCE_UID
 
 FOLDER = "能耗监测 Energy"
 ALL_ENTERPRISES = '"enterprise" =~ /.*/'
+ALERT_RAW_READING = f'"{RAW_RP_NAME}"."reading"'
+"""Raw readings as the alert rules read them. Grafana alerting expands no dashboard variables, so the rules name
+the production stack's raw retention policy (docker-compose.yml sets ENERDIAG_INFLUX_RAW_RP=raw and
+deploy/influxdb maps it onto the raw bucket); these rules are provisioned there only."""
+
+
+def for_alerting(query: str) -> str:
+    """A dashboard query as an alert rule runs it: every enterprise, the production raw retention policy."""
+    return query.replace('"enterprise" =~ /^$enterprise$/', ALL_ENTERPRISES).replace(RAW_READING, ALERT_RAW_READING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +74,7 @@ def rules() -> dict[str, list[AlertRule]]:
     offline = AlertRule(
         uid="enerdiag-gateway-offline",
         title="网关离线 Gateway offline",
-        query=gateway_recent_rate().replace('"enterprise" =~ /^$enterprise$/', ALL_ENTERPRISES),
+        query=for_alerting(gateway_recent_rate()),
         range_s=6 * 3600,
         op="lt",
         threshold=0.01,

@@ -7,6 +7,7 @@ from dashboards.common import (
     DAY_BUCKET,
     ENTERPRISE_INFO,
     ENTERPRISE_MATCH,
+    RAW_RP,
     enterprise_link,
     over_quota_panel,
     reporting_count,
@@ -187,5 +188,6 @@ def dashboard() -> Dashboard:
                     "breakdown by county and industry, largest consumers.",
         panels=panels,
         variables=variables(),
+        hidden=(RAW_RP,),
         links=(DASHBOARD_LINKS,),
     )

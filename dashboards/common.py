@@ -8,7 +8,7 @@ chain county → industry → enterprise, and every panel filters on `$enterpris
 from __future__ import annotations
 
 from core.domain import QUANTITIES
-from dashboards.model import Expect, Link, Panel, Target, Variable
+from dashboards.model import Expect, Link, Panel, RetentionVariable, Target, Variable
 
 ENTERPRISE_INFO = "enterprise_info"
 ENTERPRISE_DASHBOARD_UID = "enerdiag-enterprise"
@@ -16,6 +16,20 @@ ENTERPRISE_DASHBOARD_UID = "enerdiag-enterprise"
 # Every panel filters on the (multi-value) enterprise variable with the regex form Grafana documents
 # for InfluxQL multi-value variables: it expands to (code1|code2|…), regex-escaped.
 ENTERPRISE_MATCH = '"enterprise" =~ /^$enterprise$/'
+
+
+RAW_RP_NAME = "raw"
+"""The retention policy name the dashboards look for raw readings in (settings influx_raw_rp, docs/operations.md)."""
+
+RAW_RP = RetentionVariable(
+    name="raw_rp",
+    regex=f"/^({RAW_RP_NAME}|autogen)$/",
+    description=f"Retention policy of the raw readings: {RAW_RP_NAME} when the database has it "
+                "(ENERDIAG_INFLUX_RAW_RP), else autogen (the default policy; InfluxDB 2.x maps autogen too).",
+)
+
+RAW_READING = f'"${RAW_RP.name}"."reading"'
+"""FROM target of raw readings in panel queries: works with and without a separate raw retention policy."""
 
 
 def variables(multi_enterprise: bool = True) -> tuple[Variable, ...]:
@@ -64,7 +78,7 @@ def reporting_count(per: tuple[str, ...], window: str = "15m") -> str:
     return (
         'SELECT count("m") AS "reporting" FROM ('
         f'SELECT max("n") AS "m" FROM ('
-        f'SELECT {any_reading_count()} AS "n" FROM "reading" '
+        f'SELECT {any_reading_count()} AS "n" FROM {RAW_READING} '
         f"WHERE {ENTERPRISE_MATCH} AND time >= now() - {window} AND time <= now() "
         f"GROUP BY time(5m), {group} fill(0)"
         f") GROUP BY {group}"

@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
-from dashboards.common import DASHBOARD_LINKS, DAY_BUCKET, ENTERPRISE_DASHBOARD_UID, ENTERPRISE_MATCH, variables
+from dashboards.common import (
+    DASHBOARD_LINKS,
+    DAY_BUCKET,
+    ENTERPRISE_DASHBOARD_UID,
+    ENTERPRISE_MATCH,
+    RAW_READING,
+    RAW_RP,
+    variables,
+)
 from dashboards.model import Dashboard, Expect, Panel, Target
 
 UID = ENTERPRISE_DASHBOARD_UID
@@ -83,7 +91,7 @@ def dashboard() -> Dashboard:
     """One enterprise (single-value `$enterprise`), for the diagnosis institution."""
     panels = (
         Panel("timeseries", "实时功率", "Active power per meter (mean per interval), kW, from raw readings.",
-              (Target(f'SELECT mean("power_kw") AS "power_kw" FROM "reading" WHERE {ENTERPRISE_MATCH} '
+              (Target(f'SELECT mean("power_kw") AS "power_kw" FROM {RAW_READING} WHERE {ENTERPRISE_MATCH} '
                       'AND $timeFilter GROUP BY time($__interval), "meter" fill(none)',
                       Expect(("power_kw",), ("meter",)), alias="$tag_meter"),),
               (0, 0, 12, 8), unit="kwatt", time_from="24h", interval="1m", custom=_LINE),
@@ -104,7 +112,7 @@ def dashboard() -> Dashboard:
               (0, 8, 12, 8), unit="kwatth", custom=_BARS),
         Panel("timeseries", "功率因数", "Power factor per meter (mean per interval); the red line is the 0.90 "
               "standard below which the tariff adds a penalty.",
-              (Target(f'SELECT mean("pf") AS "pf" FROM "reading" WHERE {ENTERPRISE_MATCH} AND $timeFilter '
+              (Target(f'SELECT mean("pf") AS "pf" FROM {RAW_READING} WHERE {ENTERPRISE_MATCH} AND $timeFilter '
                       'GROUP BY time($__interval), "meter" fill(none)',
                       Expect(("pf",), ("meter",)), alias="$tag_meter"),),
               (12, 8, 12, 8), unit="none", decimals=2, interval="5m",
@@ -153,6 +161,7 @@ def dashboard() -> Dashboard:
                     "load, power factor, product energy and output, data completeness, safety alarms.",
         panels=panels,
         variables=variables(multi_enterprise=False),
+        hidden=(RAW_RP,),
         time_from="now-30d",
         links=(DASHBOARD_LINKS,),
     )

@@ -7,7 +7,15 @@ the gateways' MQTT status messages (`gateway_status`) to InfluxDB (collector/hea
 from __future__ import annotations
 
 from core.domain import COUNTER_KEYS
-from dashboards.common import DASHBOARD_LINKS, ENTERPRISE_MATCH, any_reading_count, reporting_count, variables
+from dashboards.common import (
+    DASHBOARD_LINKS,
+    ENTERPRISE_MATCH,
+    RAW_READING,
+    RAW_RP,
+    any_reading_count,
+    reporting_count,
+    variables,
+)
 from dashboards.model import Dashboard, Expect, Panel, Target
 
 UID = "enerdiag-health"
@@ -22,7 +30,7 @@ def gateway_recent_rate(time_filter: str = "$timeFilter") -> str:
     return (
         'SELECT last("m") AS "recent" FROM ('
         'SELECT moving_average("n", 3) AS "m" FROM ('
-        f'SELECT {any_reading_count()} AS "n" FROM "reading" WHERE {ENTERPRISE_MATCH} AND {time_filter} '
+        f'SELECT {any_reading_count()} AS "n" FROM {RAW_READING} WHERE {ENTERPRISE_MATCH} AND {time_filter} '
         'GROUP BY time(5m), "enterprise", "gateway" fill(0)'
         ') GROUP BY "enterprise", "gateway"'
         ') GROUP BY "enterprise", "gateway"'
@@ -94,7 +102,7 @@ def dashboard() -> Dashboard:
     panels = (
         Panel("timeseries", "数据写入量（按物理量）", "Values stored per interval and quantity, by reading "
               "timestamp (a backfill shows up at the time it was measured, not when it arrived).",
-              (Target(f'SELECT count(*) FROM "reading" WHERE {ENTERPRISE_MATCH} AND $timeFilter '
+              (Target(f'SELECT count(*) FROM {RAW_READING} WHERE {ENTERPRISE_MATCH} AND $timeFilter '
                       "GROUP BY time($__interval) fill(0)",
                       Expect(("count_energy_kwh", "count_power_kw")), alias="$col"),),
               (0, 0, 16, 8), unit="none", interval="1m", time_from="24h",
@@ -115,7 +123,8 @@ def dashboard() -> Dashboard:
               options={"sortBy": [{"displayName": "recent", "desc": False}], "showHeader": True}),
         Panel("timeseries", "上报网关数（每5分钟）", "Gateways with at least one reading in each 5-minute bucket.",
               (Target('SELECT count("n") AS "gateways" FROM ('
-                      f'SELECT {any_reading_count()} AS "n" FROM "reading" WHERE {ENTERPRISE_MATCH} AND $timeFilter '
+                      f'SELECT {any_reading_count()} AS "n" FROM {RAW_READING} '
+                      f'WHERE {ENTERPRISE_MATCH} AND $timeFilter '
                       'GROUP BY time(5m), "enterprise", "gateway" fill(0)'
                       ') WHERE "n" > 0 AND $timeFilter GROUP BY time(5m) fill(0)',
                       Expect(("gateways",)), alias="网关数"),),
@@ -124,7 +133,7 @@ def dashboard() -> Dashboard:
         Panel("timeseries", "汇总进度（每小时读数：原始 vs 已汇总）", "Counter readings per hour in the raw layer "
               "versus the readings the hourly rollup has consumed (consumption_hourly n_readings). A gap means "
               "the rollup has not caught up (or readings arrived late).",
-              (Target(f'SELECT {raw_counters} AS "raw" FROM "reading" WHERE {ENTERPRISE_MATCH} AND $timeFilter '
+              (Target(f'SELECT {raw_counters} AS "raw" FROM {RAW_READING} WHERE {ENTERPRISE_MATCH} AND $timeFilter '
                       "GROUP BY time(1h) fill(0)", Expect(("raw",)), alias="原始读数"),
                Target('SELECT sum("n_readings") AS "rolled_up" FROM "consumption_hourly" '
                       f"WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY time(1h) fill(0)",
@@ -140,6 +149,7 @@ def dashboard() -> Dashboard:
                     "enterprises reporting, silent gateways, gateway status, dead letters, spool, rollup progress.",
         panels=panels,
         variables=variables(),
+        hidden=(RAW_RP,),
         time_from="now-24h",
         refresh="1m",
         links=(DASHBOARD_LINKS,),

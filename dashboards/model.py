@@ -148,6 +148,36 @@ class Variable:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionVariable:
+    """A hidden variable naming a retention policy: the first of `SHOW RETENTION POLICIES` that matches `regex`,
+    sorted alphabetically descending (so `raw` wins over `autogen` when both exist)."""
+
+    name: str
+    regex: str
+    description: str
+
+    query: str = "SHOW RETENTION POLICIES"
+    sort: int = 2  # Grafana: alphabetical, descending
+
+    def to_json(self) -> Json:
+        return {
+            "type": "query",
+            "name": self.name,
+            "label": self.name,
+            "description": self.description,
+            "datasource": dict(DATASOURCE),
+            "query": self.query,
+            "regex": self.regex,
+            "refresh": 1,
+            "sort": self.sort,
+            "hide": 2,
+            "multi": False,
+            "includeAll": False,
+            "options": [],
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     """A whole dashboard; `uid` is stable so links and provisioning keep working across rebuilds."""
 
@@ -161,6 +191,7 @@ class Dashboard:
     time_to: str = "now"
     refresh: str = "5m"
     links: tuple[Json, ...] = ()
+    hidden: tuple[RetentionVariable, ...] = ()  # storage variables the panels use, not shown as filters
 
     def to_json(self) -> Json:
         return {
@@ -177,7 +208,7 @@ class Dashboard:
             "version": 1,
             "weekStart": "monday",
             "panels": [p.to_json(i + 1) for i, p in enumerate(self.panels)],
-            "templating": {"list": [v.to_json() for v in self.variables]},
+            "templating": {"list": [v.to_json() for v in (*self.variables, *self.hidden)]},
             "annotations": {"list": []},
             "links": [dict(link) for link in self.links],
         }

@@ -33,7 +33,6 @@ from core.influx import InfluxV1, quote_ident, quote_literal
 from core.registry.models import Enterprise
 
 HOURLY = "consumption_hourly"
-RAW = "reading"
 DEMAND_WINDOW = "15m"
 """Demand is the mean power over 15-minute windows, as two-part tariff demand meters measure it."""
 
@@ -79,7 +78,7 @@ def read_demand(influx: InfluxV1, code: str, mains: list[str], lo: int, hi: int)
     if not mains:
         return None
     meters = " OR ".join(f"\"meter\" = {quote_literal(m)}" for m in mains)
-    q = (f"SELECT mean(\"power_kw\") AS kw FROM {quote_ident(RAW)} {_where(code, lo, hi)} AND ({meters}) "
+    q = (f"SELECT mean(\"power_kw\") AS kw FROM {influx.raw_source} {_where(code, lo, hi)} AND ({meters}) "
          f"GROUP BY time({DEMAND_WINDOW}), \"meter\" fill(none)")
     parts = [pd.Series({int(r["time"]): float(r["kw"]) for r in s.records() if r.get("kw") is not None})
              for s in influx.query(q)]
@@ -94,7 +93,7 @@ def read_temperatures(influx: InfluxV1, code: str, meters: list[str], lo: int, h
     if not meters:
         return None
     cond = " OR ".join(f"\"meter\" = {quote_literal(m)}" for m in meters)
-    q = f"SELECT \"temp_c\" FROM {quote_ident(RAW)} {_where(code, lo, hi)} AND ({cond}) GROUP BY \"meter\""
+    q = f"SELECT \"temp_c\" FROM {influx.raw_source} {_where(code, lo, hi)} AND ({cond}) GROUP BY \"meter\""
     rows = [{"meter": s.tags.get("meter"), "time_s": int(r["time"]), "value": float(r["temp_c"])}
             for s in influx.query(q) for r in s.records() if r.get("temp_c") is not None]
     return pd.DataFrame(rows, columns=["meter", "time_s", "value"]) if rows else None

@@ -20,7 +20,7 @@ def load_frames(
     if enterprise:
         where += f" AND {quote_ident('enterprise')} = {quote_literal(enterprise)}"
     fields = ", ".join(quote_ident(f) for f in _FIELDS)
-    q = f'SELECT {fields} FROM "reading" WHERE {where} GROUP BY "enterprise", "meter"'
+    q = f'SELECT {fields} FROM {influx.raw_source} WHERE {where} GROUP BY "enterprise", "meter"'
     frames: dict[tuple[str, str], pd.DataFrame] = {}
     for s in influx.query(q):
         frame = pd.DataFrame(s.values, columns=s.columns).set_index("time")

@@ -80,6 +80,7 @@ def register(app: typer.Typer) -> None:
             influx_url=s.influx_url,
             influx_db=s.influx_db,
             influx_token=s.influx_token,
+            influx_raw_rp=s.influx_raw_rp,
             data_dir=s.data_dir,
             shared_group=shared_group,
             batch_lines=batch_lines,

@@ -46,7 +46,8 @@ def _enterprise_regex(codes: list[str]) -> str:
 
 
 def _count_readings(client: InfluxV1, codes: list[str]) -> int:
-    series = client.query(f'SELECT count("energy_kwh") FROM "reading" WHERE "enterprise" =~ {_enterprise_regex(codes)}')
+    series = client.query(f'SELECT count("energy_kwh") FROM {client.raw_source} '
+                          f'WHERE "enterprise" =~ {_enterprise_regex(codes)}')
     return int(series[0].values[0][1]) if series and series[0].values else 0
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from core.settings import ConfigFileError, Settings
 from enerdiag.localservices import procs
 from enerdiag.localservices.influxd import InfluxD
 from enerdiag.localservices.mosquitto import Mosquitto
@@ -44,7 +48,67 @@ def wants_postgres(explicit: bool) -> bool:
     return explicit or os.environ.get("ENERDIAG_DB_URL", "").startswith("postgresql")
 
 
-def env_for(run_dir: Path, servers: dict[str, Server]) -> dict[str, str]:
+@dataclass(frozen=True)
+class RawRetention:
+    """The retention policy raw readings go to (settings `influx_raw_rp`, `influx_raw_rp_duration`)."""
+
+    name: str
+    duration: str
+
+
+def raw_retention(run_dir: Path) -> RawRetention | None:
+    """The raw readings' retention policy asked for by the environment, the TOML file or an earlier `up`'s
+    `env` file (None: raw readings stay in the database's default policy)."""
+    env_file = run_dir / ENV_FILE
+    try:
+        settings = Settings(_env_file=env_file if env_file.exists() else None)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ServiceError(f"settings: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+    except ConfigFileError as exc:
+        raise ServiceError(str(exc)) from exc
+    if settings.influx_raw_rp is None:
+        return None
+    return RawRetention(settings.influx_raw_rp, settings.influx_raw_rp_duration)
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|u|ms|s|m|h|d|w)")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "u": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600,
+                 "d": 86400, "w": 604800}
+
+
+def duration_seconds(text: str) -> float:
+    """Seconds of an InfluxQL duration (`730d`, `INF`) or of one SHOW RETENTION POLICIES prints (`17520h0m0s`,
+    `0s`); infinite is 0, as InfluxDB stores it."""
+    if text.upper() == "INF":
+        return 0.0
+    return sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
+
+
+def ensure_retention_policy(influxd: InfluxD, db: str, policy: RawRetention) -> str:
+    """Create the policy on `db`, or ALTER its duration when it exists with another one; never the database's
+    default policy (raw readings need their own, or their expiry would take the rollups too). Returns what
+    was done: `created`, `altered` or `kept`."""
+    result = influxd.query(f'SHOW RETENTION POLICIES ON "{db}"')
+    rows: dict[str, tuple[str, bool]] = {}
+    for series in result["results"][0].get("series", []):
+        for values in series.get("values", []):
+            row = dict(zip(series["columns"], values, strict=True))
+            rows[row["name"]] = (row["duration"], bool(row["default"]))
+    if policy.name not in rows:
+        influxd.query(f'CREATE RETENTION POLICY "{policy.name}" ON "{db}" DURATION {policy.duration} REPLICATION 1')
+        return "created"
+    duration, default = rows[policy.name]
+    if default:
+        raise ServiceError(f"ENERDIAG_INFLUX_RAW_RP={policy.name} is the default retention policy of {db}: raw "
+                           "readings need a policy of their own (e.g. raw), or their expiry takes the rollups too")
+    if duration_seconds(duration) != duration_seconds(policy.duration):
+        influxd.query(f'ALTER RETENTION POLICY "{policy.name}" ON "{db}" DURATION {policy.duration}')
+        return "altered"
+    return "kept"
+
+
+def env_for(run_dir: Path, servers: dict[str, Server], raw: RawRetention | None = None) -> dict[str, str]:
     """The ENERDIAG_* settings that point clients at `servers` (order = print order)."""
     env = {
         "ENERDIAG_MQTT_URL": servers["mosquitto"].url,
@@ -52,6 +116,9 @@ def env_for(run_dir: Path, servers: dict[str, Server]) -> dict[str, str]:
         "ENERDIAG_INFLUX_DB": INFLUX_DB,
         "ENERDIAG_DATA_DIR": str((run_dir / "data").resolve()),
     }
+    if raw is not None:
+        env["ENERDIAG_INFLUX_RAW_RP"] = raw.name
+        env["ENERDIAG_INFLUX_RAW_RP_DURATION"] = raw.duration
     if "postgres" in servers:
         env["ENERDIAG_DB_URL"] = servers["postgres"].url
     return env
@@ -115,6 +182,7 @@ def up(run_dir: Path, postgres: bool = False, timeout: float = READY_TIMEOUT) ->
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "data").mkdir(exist_ok=True)
     previous = read_state(run_dir)
+    raw = raw_retention(run_dir)
     names = ["mosquitto", "influxd"]
     if wants_postgres(postgres) or "postgres" in previous:
         names.append("postgres")
@@ -145,6 +213,8 @@ def up(run_dir: Path, postgres: bool = False, timeout: float = READY_TIMEOUT) ->
         influxd = servers["influxd"]
         assert isinstance(influxd, InfluxD)
         influxd.create_database(INFLUX_DB)
+        if raw is not None:
+            ensure_retention_policy(influxd, INFLUX_DB, raw)
     except BaseException:
         for server in started:
             server.stop()
@@ -155,7 +225,7 @@ def up(run_dir: Path, postgres: bool = False, timeout: float = READY_TIMEOUT) ->
             (run_dir / STATE_FILE).unlink(missing_ok=True)
         raise
     write_state(run_dir, servers)
-    env = env_for(run_dir, servers)
+    env = env_for(run_dir, servers, raw)
     (run_dir / ENV_FILE).write_text(env_text(env))
     return env
 

@@ -8,6 +8,7 @@ panels are checked against numbers computed here from the same demo data.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,8 +32,10 @@ from collector.service import Collector, CollectorConfig
 from core.influx import InfluxV1, Series, line
 from core.reference import get_reference
 from dashboards import alerting, catalog, city, health
+from dashboards.common import RAW_RP_NAME
 from dashboards.macros import VariableValue, expand, panel_range, values
 from dashboards.model import TIMEZONE, Dashboard, Panel, Target
+from enerdiag.localservices.stack import RawRetention, ensure_retention_policy
 from tests.integration import test_publish_job as pj
 
 pytestmark = pytest.mark.integration
@@ -63,6 +66,7 @@ class Demo:
     now: dt.datetime
     daily: Totals
     monthly: Totals
+    raw_rp: str = "autogen"  # where the raw readings are: the default policy, or their own (influx_raw_rp)
 
 
 def local_midnight(day: dt.date) -> int:
@@ -131,13 +135,30 @@ def demo_lines(now: dt.datetime) -> tuple[list[str], Totals, Totals]:
     return out, daily, monthly
 
 
-@pytest.fixture
-def demo(services, influx_db) -> Iterator[Demo]:
+def make_demo(services, db: str, raw_rp: str | None) -> Iterator[Demo]:  # type: ignore[no-untyped-def]
+    """The demo data; with `raw_rp`, the raw readings in that retention policy (as `services up` creates it)."""
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     lines, daily, monthly = demo_lines(now)
-    with InfluxV1(services.influx_url, influx_db) as influx:
-        influx.write(lines)
-        yield Demo(influx, now, daily, monthly)
+    with InfluxV1(services.influx_url, db, raw_rp=raw_rp) as influx:
+        if raw_rp is None:
+            influx.write(lines)
+        else:
+            ensure_retention_policy(services.influxd, db, RawRetention(raw_rp, "30d"))
+            influx.write([x for x in lines if x.startswith("reading,")], rp=raw_rp)
+            influx.write([x for x in lines if not x.startswith("reading,")])
+        yield Demo(influx, now, daily, monthly, raw_rp or "autogen")
+
+
+@pytest.fixture(params=[None, RAW_RP_NAME], ids=["default-rp", "raw-rp"])
+def demo(request, services, influx_db) -> Iterator[Demo]:  # type: ignore[no-untyped-def]
+    """The panels must answer both with the raw readings in the default policy and in their own."""
+    yield from make_demo(services, influx_db, request.param)
+
+
+@pytest.fixture
+def raw_demo(services, influx_db) -> Iterator[Demo]:  # type: ignore[no-untyped-def]
+    """For the alert rules, which read the production stack's raw policy (dashboards/alerting.py)."""
+    yield from make_demo(services, influx_db, RAW_RP_NAME)
 
 
 def run(demo: Demo, query: str) -> list[Series]:
@@ -155,6 +176,14 @@ def all_selected(demo: Demo, dashboard: Dashboard) -> dict[str, VariableValue]:
         assert found, f"variable {var.name} has no values: {var.query}"
         resolved[var.name] = (VariableValue(tuple(found), var.all_value) if var.include_all
                               else values(found[:1]))
+    for hidden in dashboard.hidden:
+        # Grafana takes a SHOW RETENTION POLICIES answer's first column, filters it with the regex, sorts it
+        # (2: alphabetical, descending) and, with no stored current value, selects the first option
+        names = [row[0] for s in run(demo, hidden.query) for row in s.values]
+        matching = sorted((n for n in names if re.fullmatch(hidden.regex.strip("/"), n)), reverse=hidden.sort == 2)
+        assert matching, f"variable {hidden.name} has no values in {names}"
+        resolved[hidden.name] = values(matching[:1])
+        assert matching[0] == demo.raw_rp, (hidden.name, matching)
     return resolved
 
 
@@ -263,7 +292,8 @@ def test_county_breakdown_joins_to_the_registry_attributes(demo: Demo) -> None:
     })
 
 
-def test_gateway_offline_rule_flags_exactly_the_silent_gateway(demo: Demo) -> None:
+def test_gateway_offline_rule_flags_exactly_the_silent_gateway(raw_demo: Demo) -> None:
+    demo = raw_demo
     (offline,) = alerting.rules()["enerdiag-data"]
     start = int(demo.now.timestamp() * 1000) - offline.range_s * 1000
     series = run(demo, expand(offline.query, start, int(demo.now.timestamp() * 1000), {}))
@@ -281,11 +311,11 @@ def test_safety_rule_fires_for_the_open_alarm_only(demo: Demo) -> None:
     assert state == {E1: 1, E2: 0}
 
 
-def test_silent_gateway_table_uses_the_same_query_as_the_rule(demo: Demo) -> None:
+def test_silent_gateway_table_uses_the_same_query_as_the_rule() -> None:
     panel = next(p for p in health.dashboard().panels if p.title.startswith("网关近期上报"))
     (offline,) = alerting.rules()["enerdiag-data"]
     assert panel.targets[0].query.replace('"enterprise" =~ /^$enterprise$/', alerting.ALL_ENTERPRISES) \
-        == offline.query
+        .replace('"$raw_rp"."reading"', '"raw"."reading"') == offline.query
 
 
 def test_over_quota_rule_finds_nothing_without_analysis_results(demo: Demo) -> None:

@@ -41,6 +41,8 @@ class Clock:
 class FakeInflux:
     """Unit-test stand-in for InfluxV1: answers `query` with canned series (integration tests use the real one)."""
 
+    raw_source = '"reading"'  # raw readings in the default retention policy, as InfluxV1 without raw_rp
+
     def __init__(self, series: list[Series] | None = None, up: bool = True) -> None:
         self.series = series or []
         self.up = up
