@@ -196,6 +196,8 @@ def fetch_raw(influx: InfluxV1, codes: list[str], fields: list[str], start_s: in
               end_s: int) -> dict[Key, tuple[list[int], list[float]]]:
     """Per (enterprise, meter, quantity): raw counter readings in [start, end), time-ordered, in chunks."""
     out: dict[Key, tuple[list[int], list[float]]] = {}
+    if not fields:  # no counter readings left at all (deleted, or expired with the default policy)
+        return out
     selects = ", ".join(quote_ident(f) for f in fields)
     step = max(HOUR_S, (FETCH_ENTERPRISE_SECONDS // max(len(codes), 1)) // HOUR_S * HOUR_S)
     chunk = start_s

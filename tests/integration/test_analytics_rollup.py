@@ -131,3 +131,15 @@ def test_a_long_silent_meter_widens_only_its_own_enterprise(services, influx_db)
     assert daily[(quiet.code, DAY0)] == pytest.approx(24.0)
     assert daily[(quiet.code, day)] == pytest.approx(60.0)
     assert daily[(busy.code, day)] == pytest.approx(60.0)
+
+
+def test_rollup_survives_every_raw_reading_being_deleted(services, influx_db) -> None:
+    """Readings deleted by hand (or expired with the default policy) while their rollups remain: the next
+    run finds no counter field at all and must neither send a malformed query nor fail."""
+    influx = InfluxV1(services.influx_url, influx_db)
+    seed(influx)
+    assert run_rollup(influx, [PLANT], now_s=NOW, since_s=DAY0 - 86400).dirty
+    influx.execute('DROP MEASUREMENT "reading"')
+    again = run_rollup(influx, [PLANT], now_s=NOW, since_s=DAY0 - 86400)
+    assert again.hours == 0  # nothing to recompute from
+    assert query_rows(influx, f"SELECT count(\"value\") FROM {ENTERPRISE_DAILY}")[0]["count"] > 0
