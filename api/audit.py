@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import fcntl
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -24,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.context import ApiContext
 from api.problems import PROBLEM_MEDIA_TYPE, TYPE_BASE, problem_body
+from core.registry.dialects import sqlite_file_lock
 from core.registry.models import AuditRecord
 
 ENTERPRISE_PATH = re.compile(r"^/v1/enterprises/([0-9A-Z]{18})(?:/|$)")
@@ -36,6 +35,8 @@ AuditRow = tuple[str | None, str, str, int, dt.datetime]
 Done = Callable[[BaseException | None], None]
 MAX_BATCH = 500
 """Most rows one transaction writes (a larger backlog is written in several)."""
+WRITE_LOCK_SUFFIX = "-writelock"
+"""The OS lock beside a SQLite registry that the API processes' audit writers take turns on."""
 IDLE_EXIT_S = 60.0
 """The writer thread ends after this long without rows (an idle app keeps no thread)."""
 
@@ -117,26 +118,6 @@ def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
         future.set_exception(error)
 
 
-@contextmanager
-def sqlite_write_turn(engine: Engine) -> Iterator[None]:
-    """On a SQLite file, wait for the processes' write turn on an OS lock beside the database.
-
-    SQLite's own busy handler polls (sleeps of 1 ms growing to 100 ms): two API processes committing
-    hundreds of times a second starve each other into sleeps of hundreds of ms. A blocking `flock` is
-    handed over the moment the other writer is done. PostgreSQL queues writers itself: no lock there.
-    """
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:":
-        yield
-        return
-    with open(f"{database}-writelock", "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def registry_writer(engine: Engine) -> Callable[[list[AuditRow]], None]:
     """Insert a batch of audit rows in one transaction of the registry database.
 
@@ -151,7 +132,9 @@ def registry_writer(engine: Engine) -> Callable[[list[AuditRow]], None]:
             held.append(engine.connect())
         connection = held[0]
         try:
-            with sqlite_write_turn(engine), connection.begin():
+            # on SQLite the API processes take turns on an OS lock: SQLite's own busy handler polls (sleeps of
+            # 1 ms growing to 100 ms), and two processes committing hundreds of times a second starve each other
+            with sqlite_file_lock(engine, WRITE_LOCK_SUFFIX), connection.begin():
                 connection.execute(insert(table), [
                     {"bank_id": bank_id, "enterprise_code": code, "path": path[:1000], "status": status, "at": at}
                     for bank_id, code, path, status, at in rows])

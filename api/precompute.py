@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import Connection, Engine, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from analytics.refs import Reference
@@ -27,6 +26,7 @@ from api.responses import dumps, merge_objects
 from core.domain import DEFAULT_TIMEZONE
 from core.influx import InfluxError, InfluxV1
 from core.reference import ReferenceLookupError
+from core.registry.dialects import upsert_insert
 from core.registry.models import Consent, utcnow
 
 KEEP_DAYS: Final = 35
@@ -58,7 +58,7 @@ def local_today(now: dt.datetime, timezone: str) -> dt.date:
 def store(connection: Connection, code: str, as_of: dt.date, body: dict[str, Any], at: dt.datetime) -> None:
     """Insert or replace the snapshot of (code, as_of)."""
     table = CreditSnapshot.__table__
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(connection.dialect.name)
     values = {"enterprise_code": code, "as_of": as_of, "body": dumps(body).decode(), "computed_at": at}
     connection.execute(insert(table).values(**values).on_conflict_do_update(
         index_elements=["enterprise_code", "as_of"], set_={"body": values["body"], "computed_at": at}))

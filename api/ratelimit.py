@@ -15,10 +15,10 @@ import threading
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from api.models import RateLimitWindow
+from core.registry.dialects import upsert_insert
 
 LEASE_SHARE = 50
 """A process leases limit / LEASE_SHARE requests at a time (at least one)."""
@@ -109,13 +109,10 @@ def _increment(session: Session | Connection, bucket: str, start: int, n: int = 
     """Add `n` to the (bucket, window) counter and return the new value, atomically."""
     dialect = (session.get_bind() if isinstance(session, Session) else session).dialect.name
     table = RateLimitWindow.__table__
-    if dialect in ("sqlite", "postgresql"):
-        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        stmt = (
-            insert(table)
-            .values(bucket=bucket, window_start=start, count=n)
-            .on_conflict_do_update(index_elements=["bucket", "window_start"], set_={"count": table.c.count + n})
-            .returning(table.c.count)
-        )
-        return int(session.execute(stmt).scalar_one())
-    raise RuntimeError(f"rate limits need SQLite or PostgreSQL for the registry, not {dialect}")
+    stmt = (
+        upsert_insert(dialect)(table)
+        .values(bucket=bucket, window_start=start, count=n)
+        .on_conflict_do_update(index_elements=["bucket", "window_start"], set_={"count": table.c.count + n})
+        .returning(table.c.count)
+    )
+    return int(session.execute(stmt).scalar_one())

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any, Final
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core.registry.dialects import upsert_insert
 from core.registry.models import RegistryVersion
 
 WATCHED_TABLES: Final = frozenset({
@@ -35,11 +35,7 @@ def _touches_watched(session: Session) -> bool:
 def bump(connection: Connection | Session) -> None:
     """Increment the counter (creating its row), inside the caller's transaction."""
     bind = connection.get_bind() if isinstance(connection, Session) else connection
-    dialect = bind.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    if dialect not in ("sqlite", "postgresql"):
-        raise RuntimeError(f"the registry needs SQLite or PostgreSQL, not {dialect}")
-    stmt = insert(_TABLE).values(id=1, version=1).on_conflict_do_update(
+    stmt = upsert_insert(bind.dialect.name)(_TABLE).values(id=1, version=1).on_conflict_do_update(
         index_elements=["id"], set_={"version": _TABLE.c.version + 1})
     connection.execute(stmt)
 

@@ -17,6 +17,8 @@ from typing import Any, Final
 
 from sqlalchemy import Engine, event
 
+from core.registry.dialects import sqlite_file
+
 CHECKPOINT_EVERY_S: Final = 1.0
 """How often the WAL is copied back into the database file (its size stays that of one second of writes)."""
 
@@ -60,8 +62,8 @@ def _run() -> None:
 def defer_checkpoints(engine: Engine) -> bool:
     """For a SQLite file engine: no checkpoint inside commits, a background one each second. True if applied."""
     global _thread
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+    database = sqlite_file(engine)
+    if database is None:
         return False
     with _lock:
         if database in _paths:

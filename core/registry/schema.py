@@ -8,16 +8,15 @@ SQLite file lock beside the database) so two processes starting together never b
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final, Literal
 
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, inspect, select
 
+from core.registry.dialects import sqlite_file_lock
 from core.registry.migrations import BASELINE, HEAD, SCRIPT_LOCATION, target_metadata
 
 if TYPE_CHECKING:
@@ -96,28 +95,8 @@ def migration_lock(engine: Engine) -> Iterator[Connection]:
                 except Exception:  # broken session: closing it releases the lock too
                     conn.invalidate()
             return
-        with _file_lock(_lock_path(engine)):
+        with sqlite_file_lock(engine, LOCK_SUFFIX):
             yield conn
-
-
-def _lock_path(engine: Engine) -> Path | None:
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database + LOCK_SUFFIX)
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path | None) -> Iterator[None]:
-    if path is None:
-        yield
-        return
-    handle: IO[bytes] = path.open("ab")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-    finally:
-        handle.close()  # releases the lock
 
 
 def _bring_to_head(conn: Connection) -> Outcome:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from api.audit import registry_writer, sqlite_write_turn
+from api.audit import WRITE_LOCK_SUFFIX, registry_writer
 from core.registry import checkpoints
 from core.registry.db import dispose_engines, get_engine, session_scope
+from core.registry.dialects import sqlite_file_lock
 from core.registry.models import AuditRecord
 
 
@@ -60,7 +61,7 @@ def test_audit_writers_take_turns_on_the_lock_beside_the_database(tmp_path: Path
             fcntl.flock(held, fcntl.LOCK_UN)
         assert done.wait(5)
         writer.join()
-        with sqlite_write_turn(engine), session_scope(url) as session:
+        with sqlite_file_lock(engine, WRITE_LOCK_SUFFIX), session_scope(url) as session:
             assert session.query(AuditRecord).count() == 1
     finally:
         dispose_engines()
