@@ -56,7 +56,6 @@ class ConsentFacts:
 
 
 _NONE: Final = object()
-VERSION_SQL: Final = "SELECT version FROM registry_version WHERE id = 1"
 
 
 class AccessState:
@@ -102,11 +101,10 @@ class AccessState:
             self._thread.connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
             with self.connection() as connection:
-                value = connection.exec_driver_sql(VERSION_SQL).scalar()
+                return read_version(connection)
         except DBAPIError:
             with self.engine.connect() as pooled:  # this request still gets its answer (or the real error)
                 return read_version(pooled)
-        return int(value or 0)
 
     def sync(self) -> int:
         """Read the registry's version; forget everything kept when it moved. Call once per request."""
@@ -134,9 +132,7 @@ class AccessState:
         if row is None:
             return None
         facts = KeyFacts(*row)
-        with self._lock:
-            if self.version == seen and len(self._keys) < MAX_ENTRIES:
-                self._keys[key_id] = facts
+        self._keep(self._keys, key_id, facts, seen)
         return facts
 
     def consent(self, bank_id: str, code: str) -> ConsentFacts | None:
@@ -151,9 +147,7 @@ class AccessState:
                 .where(Consent.enterprise_code == code, Consent.bank_id == bank_id, Consent.revoked_at.is_(None))
                 .order_by(Consent.granted_at.desc(), Consent.id.desc())).first()
         found = ConsentFacts(tuple(row.scopes), row.until) if row is not None else None
-        with self._lock:
-            if self.version == seen and len(self._consents) < MAX_ENTRIES:
-                self._consents[(bank_id, code)] = _NONE if found is None else found
+        self._keep(self._consents, (bank_id, code), _NONE if found is None else found, seen)
         return found
 
     def objections(self, code: str, indicators: tuple[str, ...] | frozenset[str]) -> list[dict[str, Any]]:
@@ -168,7 +162,11 @@ class AccessState:
                     .order_by(Objection.opened_at, Objection.id)).all()
             rows = tuple({"id": r.id, "indicator": r.indicator, "period": r.period, "text": r.text,
                           "opened_at": r.opened_at.isoformat()} for r in found)
-            with self._lock:
-                if self.version == seen and len(self._objections) < MAX_ENTRIES:
-                    self._objections[code] = rows
+            self._keep(self._objections, code, rows, seen)
         return [dict(r) for r in rows if r["indicator"] in indicators]
+
+    def _keep(self, memory: dict[Any, Any], key: Any, value: Any, seen: int | None) -> None:
+        """Remember `value` only if the version is still the one `seen` before the database was read."""
+        with self._lock:
+            if self.version == seen and len(memory) < MAX_ENTRIES:
+                memory[key] = value

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from core.registry.dialects import upsert_insert
@@ -40,9 +40,14 @@ def bump(connection: Connection | Session) -> None:
     connection.execute(stmt)
 
 
+VERSION_SQL: Final = "SELECT version FROM registry_version WHERE id = 1"
+"""Plain SQL: the bank API reads it on every request, and a driver-level statement skips the statement
+compilation and cache-key work of a Core `select`."""
+
+
 def read_version(connection: Connection) -> int:
     """The current counter (0 before the first change)."""
-    value = connection.execute(select(_TABLE.c.version).where(_TABLE.c.id == 1)).scalar()
+    value = connection.exec_driver_sql(VERSION_SQL).scalar()
     return int(value or 0)
 
 
