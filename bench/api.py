@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,7 @@ from core.registry.db import dispose_engines, get_engine, session_scope  # noqa:
 from core.registry.loader import load_registry_file  # noqa: E402
 from enerdiag.localservices import InfluxD  # noqa: E402
 from enerdiag.localservices.postgres import Postgres  # noqa: E402
+from enerdiag.localservices.procs import free_port  # noqa: E402
 
 ENERDIAG = str(Path(sys.executable).with_name("enerdiag"))
 TZ = "Asia/Shanghai"
@@ -123,12 +123,6 @@ def tree_cpu_s(pid: int) -> float:
     """CPU seconds of `pid` and its live children (uvicorn workers)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return cpu_s(pid) + sum(cpu_s(int(c)) for c in children)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def settle(pid: int, limit_s: float = 120.0) -> None:

@@ -171,17 +171,11 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
     typer.echo("   stop the services  enerdiag services down")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _bank_api_demo(rows: list[dict[str, object]], out: Path) -> Path:
     """A bank reads one consenting enterprise's credit indicators over HTTP; another enterprise stays hidden."""
     import httpx
+
+    from enerdiag.localservices.procs import free_port
 
     consenting, other = str(rows[0]["enterprise"]), str(rows[-1]["enterprise"])
     _enerdiag("bank", "add", "demo-bank", "--name", "示范银行 (demo bank)")
@@ -189,7 +183,7 @@ def _bank_api_demo(rows: list[dict[str, object]], out: Path) -> Path:
     until = (dt.date.today() + dt.timedelta(days=365)).isoformat()
     _enerdiag("consent", "grant", consenting, "demo-bank", "--scopes", "credit,profile", "--until", until)
     _enerdiag("rollup")  # up to date already: precomputes today's credit indicators of the consenting enterprise
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "enerdiag", "api", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {key}"}

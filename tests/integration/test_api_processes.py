@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -25,18 +24,13 @@ from api.app import create_app
 from core.registry.access import revoke_api_key, revoke_consent
 from core.registry.db import session_scope
 from enerdiag.localservices.postgres import Postgres
+from enerdiag.localservices.procs import free_port
 from tests.unit.test_api_support import E1, E2, START, Clock, FakeInflux, World, bearer, make_world
 
 pytestmark = pytest.mark.integration
 
 SERVE = "import typer; from enerdiag.commands import api; app = typer.Typer(); api.register(app); app()"
 LIMIT = 10
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_api(db_url: str, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
