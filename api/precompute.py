@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -18,8 +19,8 @@ import orjson
 from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.orm import Session
 
+from analytics.enterprise import EnterpriseInfo
 from analytics.refs import Reference
-from analytics.registry_view import load_enterprises
 from api.figures import credit_indicators
 from api.models import CreditSnapshot
 from api.responses import dumps, merge_objects
@@ -81,16 +82,15 @@ def read_snapshot(engine: Engine, code: str, as_of: dt.date) -> dict[str, Any] |
 
 
 def precompute_credit(engine: Engine, session: Session, influx: InfluxV1, reference: Reference,
-                      now: dt.datetime | None = None, codes: list[str] | None = None) -> PrecomputeReport:
-    """Compute and store today's credit indicators of every credit-consented enterprise (or of `codes`)."""
+                      enterprises: Sequence[EnterpriseInfo], now: dt.datetime | None = None) -> PrecomputeReport:
+    """Compute and store today's credit indicators of those of `enterprises` (the registry's view the caller
+    already holds) that some bank may read with the `credit` scope."""
     started = time.perf_counter()
     now = now or utcnow()
     china_today = local_today(now, DEFAULT_TIMEZONE)
-    wanted = credit_enterprises(session, china_today)
-    if codes is not None:
-        wanted = [c for c in wanted if c in set(codes)]
+    wanted = set(credit_enterprises(session, china_today))
     report = PrecomputeReport()
-    for enterprise in load_enterprises(session, wanted) if wanted else []:
+    for enterprise in (e for e in enterprises if e.code in wanted):
         as_of = local_today(now, enterprise.timezone)
         try:
             body = credit_indicators(influx, enterprise, as_of, reference)

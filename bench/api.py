@@ -39,6 +39,7 @@ import httpx
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from analytics.calendar import local_midnight_s, next_month  # noqa: E402
+from analytics.registry_view import load_enterprises  # noqa: E402
 from api.models import ensure_tables  # noqa: E402
 from api.precompute import precompute_credit  # noqa: E402
 from core.influx import InfluxV1  # noqa: E402
@@ -235,7 +236,8 @@ def main() -> None:
         engine = get_engine(db_url)
         ensure_tables(engine)
         with InfluxV1(influxd.url, "bench") as influx, session_scope(db_url) as session:
-            report = precompute_credit(engine, session, influx, get_reference(), now=PRECOMPUTED_AT)
+            report = precompute_credit(engine, session, influx, get_reference(), load_enterprises(session),
+                                       now=PRECOMPUTED_AT)
         if report.failed or report.enterprises != len(enterprise_codes):
             raise SystemExit(f"precompute: {report.enterprises} stored, failed: {report.failed}")
         log(f"credit indicators of {report.enterprises} enterprises precomputed in {report.seconds:.1f} s")

@@ -71,17 +71,14 @@ def _touched_days(dirty: dict[str, tuple[int, int]], enterprises: list[Enterpris
     return sorted(days)[-FEED_MAX_DAYS:]
 
 
-def _precompute_credit(influx: InfluxV1, code: str | None) -> Any:
-    """Today's credit indicators of credit-consented enterprises, stored for the bank API (api.precompute)."""
-    from api.models import ensure_tables
+def _precompute_credit(influx: InfluxV1, enterprises: list[EnterpriseInfo]) -> Any:
+    """Today's credit indicators of the credit-consented ones of `enterprises`, for the bank API (api.precompute)."""
     from api.precompute import precompute_credit
     from core.reference import get_reference
     from core.registry.db import get_engine
 
-    engine = get_engine()
-    ensure_tables(engine)
     with session_scope() as session:
-        return precompute_credit(engine, session, influx, get_reference(), codes=[code] if code else None)
+        return precompute_credit(get_engine(), session, influx, get_reference(), enterprises)
 
 
 def register(app: typer.Typer) -> None:
@@ -109,7 +106,7 @@ def register(app: typer.Typer) -> None:
                                     only=enterprise is not None)
                 feed_days = _touched_days(report.dirty, enterprises)
                 feed = publish_feed(influx, enterprises, feed_days, with_activity=enterprise is None)
-                precomputed = _precompute_credit(influx, enterprise) if indicators else None
+                precomputed = _precompute_credit(influx, enterprises) if indicators else None
         except InfluxError as exc:
             fail(str(exc))
         print(f"dashboard feed: {len(feed_days)} day(s), {feed.analysis_points} enterprise_analysis, "

@@ -255,7 +255,8 @@ def test_precomputed_indicators_answer_without_influxdb_and_equal_the_computed_o
     assert "computed_at" not in computed  # no snapshot yet: computed on request
     precomputed_at = dt.datetime(2026, 10, 31, 20, 30, tzinfo=dt.UTC)  # 04:30 on 1 November in Shanghai
     with session_scope(world.url) as session:
-        report = precompute_credit(engine, session, influx, get_reference(), now=precomputed_at)
+        report = precompute_credit(engine, session, influx, get_reference(), load_enterprises(session),
+                                   now=precomputed_at)
     assert report.enterprises == 2 and not report.failed  # E1 (bank-a) and E2 (bank-b) granted `credit`
     influx.execute(f'DROP MEASUREMENT "{ENTERPRISE_DAILY}"')  # the request path reads the registry row only
     influx.execute(f'DROP MEASUREMENT "{ENTERPRISE_MONTHLY}"')
