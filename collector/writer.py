@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from collector.metrics import Metrics
 from collector.spool import Spool
-from core.influx import InfluxError, InfluxV1
+from core.influx import RAW_MEASUREMENT, InfluxError, InfluxV1
 
 log = logging.getLogger("enerdiag.collector")
 
@@ -142,9 +142,9 @@ def split_readings(body: bytes) -> tuple[bytes, bytes]:
     return b"\n".join(readings), b"\n".join(others)
 
 
-_READING_PREFIX = b"reading,"
+_READING_PREFIX = RAW_MEASUREMENT.encode() + b","
 
 
 def _readings_in(body: bytes) -> int:
     """`reading` points in a spooled batch (health points are not readings; tag values never hold a comma)."""
-    return body.count(b"\nreading,") + body.startswith(b"reading,")
+    return body.count(b"\n" + _READING_PREFIX) + body.startswith(_READING_PREFIX)
