@@ -8,8 +8,10 @@ the diagnosis report. Definitions in docs/api.md.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -26,6 +28,11 @@ DECIMALS: Final = 6
 
 def _r(value: float) -> float:
     return round(float(value), DECIMALS) + 0.0
+
+
+def iso_local(epoch_s: int, tz: ZoneInfo) -> str:
+    """`epoch_s` as an ISO 8601 time in zone `tz` (how the API writes times)."""
+    return dt.datetime.fromtimestamp(epoch_s, tz).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +52,12 @@ class Outage:
         if self.no_load_hours == 0:
             return "no_data"
         return "no_load" if self.no_data_hours == 0 else "mixed"
+
+    def to_json(self, tz: ZoneInfo) -> dict[str, Any]:
+        """As the API shows it (times in the enterprise's zone): `/warehouse` and the cold-store webhook."""
+        return {"meter": self.meter, "start": iso_local(self.start_s, tz), "end": iso_local(self.end_s, tz),
+                "hours": self.hours, "kind": self.kind, "no_data_hours": self.no_data_hours,
+                "no_load_hours": self.no_load_hours}
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +100,12 @@ class Excursion:
     @property
     def minutes(self) -> float:
         return _r((self.end_s - self.start_s) / 60.0)
+
+    def to_json(self, tz: ZoneInfo) -> dict[str, Any]:
+        """As the API shows it (times in the enterprise's zone): `/warehouse` and the cold-store webhook."""
+        return {"meter": self.meter, "side": self.side, "start": iso_local(self.start_s, tz),
+                "end": iso_local(self.end_s, tz), "ended": self.ended, "minutes": self.minutes,
+                "readings": self.readings, "peak_c": self.peak_c, "deviation_c": self.deviation_c}
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,9 @@ from analytics.rollup_job import HOURLY
 from analytics.warehouse import (
     NO_LOAD_SHARE,
     READING_GAP_S,
-    Excursion,
-    Outage,
     WarehouseReport,
     excursion_windows,
+    iso_local,
     warehouse_report,
 )
 from core.domain import Carrier, MeterRole
@@ -97,21 +96,6 @@ def read_report(influx: InfluxV1, code: str, meters: WarehouseMeters, start_s: i
     return warehouse_report(hourly, stats, raw, load_ids, meters.bands, start_s, end_s)
 
 
-def _iso(epoch_s: int, tz: ZoneInfo) -> str:
-    return dt.datetime.fromtimestamp(epoch_s, tz).isoformat()
-
-
-def _outage(o: Outage, tz: ZoneInfo) -> dict[str, Any]:
-    return {"meter": o.meter, "start": _iso(o.start_s, tz), "end": _iso(o.end_s, tz), "hours": o.hours,
-            "kind": o.kind, "no_data_hours": o.no_data_hours, "no_load_hours": o.no_load_hours}
-
-
-def _excursion(e: Excursion, tz: ZoneInfo) -> dict[str, Any]:
-    return {"meter": e.meter, "side": e.side, "start": _iso(e.start_s, tz), "end": _iso(e.end_s, tz),
-            "ended": e.ended, "minutes": e.minutes, "readings": e.readings, "peak_c": e.peak_c,
-            "deviation_c": e.deviation_c}
-
-
 def warehouse_figures(influx: InfluxV1, code: str, timezone: str, meters: WarehouseMeters, start: dt.date,
                       end: dt.date) -> dict[str, Any]:
     """The warehouse body for the local days [start, end): headline figures, per-meter detail, evidence."""
@@ -136,13 +120,14 @@ def warehouse_figures(influx: InfluxV1, code: str, timezone: str, meters: Wareho
         "continuity": report.continuity,
         "completeness": report.completeness,
         "outage_hours": sum(o.hours for o in outages),
-        "outages": [_outage(o, tz) for o in outages],
+        "outages": [o.to_json(tz) for o in outages],
         "excursion_minutes": round(sum(e.minutes for e in excursions), 6),
-        "excursions": [_excursion(e, tz) for e in excursions],
+        "excursions": [e.to_json(tz) for e in excursions],
         "refrigeration": loads,
         "temperature": temps,
         "evidence": {
-            "period": {"from": _iso(start_s, tz), "to": _iso(end_s, tz), "hours": len(range(start_s, end_s, 3600))},
+            "period": {"from": iso_local(start_s, tz), "to": iso_local(end_s, tz),
+                       "hours": len(range(start_s, end_s, 3600))},
             "meters": meters.loads + meters.temperatures,
             "completeness": report.completeness,
             "sources": {"refrigeration": f"{HOURLY} (energy_kwh, multiplier applied)",

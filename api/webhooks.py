@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from analytics.calendar import local_midnight_s
 from analytics.diagnosis.cold import COLD_MIN_HOURS
-from analytics.warehouse import Excursion, Outage, WarehouseReport
+from analytics.warehouse import WarehouseReport
 from api.indicators import MEASURED_DAY, SHUTDOWN_SHARE, Day
 
 EVENT_TYPES: Final = ("shutdown", "activity_drop", "cold_store_failure")
@@ -109,19 +109,8 @@ def _covers(start_s: int, end_s: int, day_start_s: int, day_end_s: int) -> bool:
     return start_s < day_end_s and end_s > day_start_s
 
 
-def _iso(epoch_s: int, timezone: str) -> str:
-    return dt.datetime.fromtimestamp(epoch_s, ZoneInfo(timezone)).isoformat()
-
-
-def _outage(o: Outage, timezone: str) -> dict[str, Any]:
-    return {"meter": o.meter, "start": _iso(o.start_s, timezone), "end": _iso(o.end_s, timezone), "hours": o.hours,
-            "kind": o.kind, "no_data_hours": o.no_data_hours, "no_load_hours": o.no_load_hours}
-
-
-def _excursion(e: Excursion, band: tuple[float, float] | None, timezone: str) -> dict[str, Any]:
-    return {"meter": e.meter, "side": e.side, "start": _iso(e.start_s, timezone), "end": _iso(e.end_s, timezone),
-            "ended": e.ended, "minutes": e.minutes, "readings": e.readings, "peak_c": e.peak_c,
-            "deviation_c": e.deviation_c, "band_c": list(band) if band else None}
+def _band(band: tuple[float, float] | None) -> list[float] | None:
+    return list(band) if band else None
 
 
 def detect_cold_store_event(report: WarehouseReport, day: dt.date, timezone: str,
@@ -142,15 +131,16 @@ def detect_cold_store_event(report: WarehouseReport, day: dt.date, timezone: str
     if not outages and not excursions:
         return []
     worst = max(excursions, key=lambda e: (e.deviation_c, -e.start_s), default=None)
-    window_first = dt.datetime.fromtimestamp(report.start_s, ZoneInfo(timezone)).date()
+    zone = ZoneInfo(timezone)
+    window_first = dt.datetime.fromtimestamp(report.start_s, zone).date()
     return [{"type": "cold_store_failure", "day": day.isoformat(), "data": {
         "outage_hours": sum(o.hours for o in outages),
-        "outages": [_outage(o, timezone) for o in outages],
+        "outages": [o.to_json(zone) for o in outages],
         "excursion_minutes": round(sum(e.minutes for e in excursions), 6),
-        "excursions": [_excursion(e, bands.get(e.meter), timezone) for e in excursions],
+        "excursions": [{**e.to_json(zone), "band_c": _band(bands.get(e.meter))} for e in excursions],
         "worst_temperature": None if worst is None else {
             "meter": worst.meter, "side": worst.side, "peak_c": worst.peak_c, "deviation_c": worst.deviation_c,
-            "band_c": list(bands[worst.meter]) if bands.get(worst.meter) else None},
+            "band_c": _band(bands.get(worst.meter))},
         "meters": list(meters),
         "window": {"from": window_first.isoformat(), "to": (day + dt.timedelta(days=1)).isoformat()},
         "rule": f"refrigeration outage of at least {OUTAGE_MIN_HOURS} h with a no-load hour, or temperature "
