@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+import yaml
 
 from core.settings import load_settings, run_dir
 from enerdiag.errors import fail
@@ -94,8 +95,7 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
 
     _step("2/8 Registry and outdoor temperature (企业登记与气温)")
     _enerdiag("registry", "load", str(city))
-    counties = sorted({line.split(":", 1)[1].strip() for line in city.read_text(encoding="utf-8").splitlines()
-                       if line.strip().startswith("county:")})
+    counties = sorted({e["county"] for e in yaml.safe_load(city.read_text(encoding="utf-8"))["enterprises"]})
     _enerdiag("weather", "import", str(weather), *(f"--county={county}" for county in counties))
 
     _step("3/8 Collector + gateways over MQTT (采集：网关 → Mosquitto → InfluxDB)")
