@@ -1,11 +1,17 @@
-"""CO2 of a period: Scope 1 from fuels burnt on site, Scope 2 from net purchased electricity and heat.
+"""CO2 of a period: Scope 1 = combustion + process, Scope 2 from net purchased electricity and heat.
 
-Scope 1 = Σ fuel × its combustion factor (GB/T 32150-2015 defaults). Scope 2 = (imported − exported − green
-power purchased) × the year's grid factor + purchased heat (and steam, by its heat content) × the heat
-factor. PV self-consumption is never purchased, so it carries no Scope 2; it and green purchases make the
-green share. When green purchases are deducted the grid factor that excludes market-traded non-fossil
-power is used (the MEE's factor made for exactly that, so green power is not counted twice): this is the
-market-based method of the GHG Protocol Scope 2 Guidance; without purchases it equals the location-based one.
+Scope 1 combustion = Σ fuel × its factor (GB/T 32150-2015 carbon contents on the fuel's one heat value, the one its
+tce uses); Scope 1 process = clinker calcination, carbonate decomposition, ferroalloy reductants
+(`analytics.process_co2`), reported apart. Scope 2 = (imported − exported − green power purchased) × the grid factor
++ purchased heat (and steam, by its heat content) × the heat factor.
+
+The grid factor is chosen by place and purpose (docs/analytics.md "Which grid factor"): the enterprise's province
+selects the MEE/NBS provincial factor of the year where published, else its regional grid's, else the national
+average; an ETS participant uses the national carbon market's factor; green purchases are deducted once, the rest of
+the electricity then counted at the national factor excluding market-traded non-fossil power (the market-based method
+of the GHG Protocol Scope 2 Guidance; without purchases it equals the location-based one). The national-average figure
+is always given beside it. A factor that cannot be cited for the year leaves electricity CO2 `None` with the reason;
+energy and tce are unaffected.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from analytics.energy import ElectricityBalance
-from analytics.enterprise import GreenPurchase
+from analytics.enterprise import EnterpriseInfo, GreenPurchase
+from analytics.process_co2 import ProcessInputs, process_lines
 from analytics.refs import CitedLike, Reference, cited_dict
 
 SCOPE1_FUELS: Final = ("natural_gas", "coal", "diesel")
@@ -31,15 +38,43 @@ MJ_PER_KGCE: Final = 29.3076
 
 
 @dataclass(frozen=True, slots=True)
+class CarbonSite:
+    """What of the enterprise the account depends on: its place, ETS flag, sector and process data."""
+
+    province: str | None = None  # registry `province`; else taken from the credit code
+    credit_code: str | None = None
+    ets: bool = False
+    industry: str | None = None
+    product: str | None = None  # the quota key of its product (clinker: `cement_clinker`)
+    output_unit: str = "t"
+    process: ProcessInputs | None = None
+
+    @classmethod
+    def of(cls, enterprise: EnterpriseInfo) -> CarbonSite:
+        return cls(enterprise.province, enterprise.code, enterprise.ets, enterprise.industry, enterprise.quota_key,
+                   enterprise.output_unit, enterprise.process_co2)
+
+
+@dataclass(frozen=True, slots=True)
 class CarbonLine:
-    """One source: quantity × factor (kgCO2/unit) / 1000 = tCO2."""
+    """One source: quantity × factor (kgCO2/unit) / 1000 = tCO2; `co2_t` None when it cannot be computed."""
 
     source: str
     scope: int
-    quantity: float
+    quantity: float | None
     unit: str
-    factor: CitedLike
-    co2_t: float
+    factor: CitedLike | None
+    co2_t: float | None
+    kind: str = "combustion"  # combustion | process | purchased
+
+
+def _sum(values: Iterable[float | None]) -> float | None:
+    total = 0.0
+    for v in values:
+        if v is None:
+            return None
+        total += v
+    return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,34 +84,81 @@ class CarbonAccount:
     lines: tuple[CarbonLine, ...]
     green_share: float | None
     green_kwh: float
-    grid_factor: CitedLike | None
+    grid_factor: Any | None  # core.reference GridFactor (value, unit, year, region, basis, source, confidence)
     notes: tuple[str, ...] = field(default=())
+    scope2_national_t: float | None = None  # Scope 2 at the national average factor, location-based
+    national_factor: Any | None = None
 
     @property
-    def scope1_t(self) -> float:
-        return sum(ln.co2_t for ln in self.lines if ln.scope == 1)
+    def scope1_combustion_t(self) -> float:
+        return sum(ln.co2_t or 0.0 for ln in self.lines if ln.kind == "combustion")
 
     @property
-    def scope2_t(self) -> float:
-        return sum(ln.co2_t for ln in self.lines if ln.scope == 2)
+    def scope1_process_t(self) -> float | None:
+        return _sum(ln.co2_t for ln in self.lines if ln.kind == "process")
 
     @property
-    def co2_t(self) -> float:
-        return self.scope1_t + self.scope2_t
+    def scope1_t(self) -> float | None:
+        return _sum(ln.co2_t for ln in self.lines if ln.scope == 1)
+
+    @property
+    def scope2_t(self) -> float | None:
+        return _sum(ln.co2_t for ln in self.lines if ln.scope == 2)
+
+    @property
+    def co2_t(self) -> float | None:
+        return _sum((self.scope1_t, self.scope2_t))
 
     def intensity_t_per_unit(self, output: float | None) -> float | None:
-        """tCO2 per unit of output (None without output)."""
-        return self.co2_t / output if output and output > 0 else None
+        """tCO2 per unit of output (None without output or without a CO2 figure)."""
+        co2 = self.co2_t
+        return co2 / output if co2 is not None and output and output > 0 else None
 
     def evidence(self) -> dict[str, Any]:
         """Factors used, per source, with source and confidence."""
-        return {ln.source: {"scope": ln.scope, "quantity": ln.quantity, "unit": ln.unit, "co2_t": ln.co2_t,
-                            "factor": cited_dict(ln.factor)} for ln in self.lines}
+        return {ln.source: {"scope": ln.scope, "kind": ln.kind, "quantity": ln.quantity, "unit": ln.unit,
+                            "co2_t": ln.co2_t, "factor": None if ln.factor is None else _factor_dict(ln.factor)}
+                for ln in self.lines}
+
+    def result_keys(self) -> dict[str, Any]:
+        """The section-6 `co2` keys this module adds: Scope 1 split, the grid factor used, the national figure."""
+        return {"scope1_combustion_t": self.scope1_combustion_t, "scope1_process_t": self.scope1_process_t,
+                "grid_factor": None if self.grid_factor is None else _factor_dict(self.grid_factor),
+                "scope2_national_t": self.scope2_national_t,
+                "national_grid_factor": None if self.national_factor is None else _factor_dict(self.national_factor)}
 
 
-def carbon_account(totals: Mapping[str, float], reference: Reference, *, year: int, region: str = "national",
-                   green_purchased_kwh: float = 0.0) -> CarbonAccount:
-    """Scope 1 and 2 of a period from carrier totals (as `analytics.energy.comprehensive_energy` takes them)."""
+def _factor_dict(factor: Any) -> dict[str, Any]:
+    as_dict = getattr(factor, "as_dict", None)
+    out = as_dict() if callable(as_dict) else cited_dict(factor)
+    note = getattr(factor, "note", None)
+    if note and "note" not in out:
+        out["note"] = note
+    return out
+
+
+def _grid(reference: Reference, year: int, site: CarbonSite, region: str | None,
+          green: float) -> tuple[Any | None, str | None]:
+    """(factor, None) or (None, why) for the electricity line."""
+    province = reference.province_of(site.province, site.credit_code)
+    try:
+        if site.ets:
+            return reference.select_grid_factor(year, purpose="ets"), None
+        if green > 0:
+            return reference.select_grid_factor(year, purpose="market"), None
+        return reference.select_grid_factor(year, province=province, region=region), None
+    except LookupError as exc:
+        return None, f"CO2 of electricity unknown: {exc}"
+
+
+def carbon_account(totals: Mapping[str, float], reference: Reference, *, year: int, region: str | None = None,
+                   green_purchased_kwh: float = 0.0, site: CarbonSite | None = None) -> CarbonAccount:
+    """Scope 1 and 2 of a period from carrier totals (as `analytics.energy.comprehensive_energy` takes them).
+
+    `region`: a grid series to use instead of the place's (CLI `--region`); `site`: the enterprise's place, ETS flag
+    and process data (none: national average, no process emissions).
+    """
+    site = site or CarbonSite()
     lines: list[CarbonLine] = []
     notes: list[str] = []
     for carrier in SCOPE1_FUELS:
@@ -85,30 +167,55 @@ def carbon_account(totals: Mapping[str, float], reference: Reference, *, year: i
             factor = reference.fuel_emission_factor(carrier)
             lines.append(CarbonLine(carrier, 1, quantity, factor.unit.split("/")[-1], factor,
                                     quantity * factor.value / 1000.0))
+    output = float(totals["output"]) if "output" in totals else None
+    plines, pnotes = process_lines(output, site.output_unit, site.industry, site.product, site.process, reference)
+    lines.extend(CarbonLine(p.source, 1, p.quantity, p.unit, p.factor, p.co2_t, "process") for p in plines)
+    notes.extend(pnotes)
     balance = ElectricityBalance.from_totals(totals)
     green = min(max(green_purchased_kwh, 0.0), balance.net_purchased_kwh)
     grid_kwh = balance.net_purchased_kwh - green
-    grid: CitedLike | None = None
+    grid: Any | None = None
+    national: Any | None = None
+    national_t: float | None = None
     if balance.imported_kwh or balance.exported_kwh:
-        grid_region = region
-        if green > 0 and region == "national":
-            grid_region = GREEN_GRID_REGION
+        if site.ets and green > 0:
+            notes.append("ETS participant: electricity at the national carbon market factor; green purchases are not "
+                         "deducted (the sector's ETS guideline governs them)")
+            grid_kwh = balance.net_purchased_kwh
+        grid, why = _grid(reference, year, site, region, green)
+        if green > 0 and grid is not None and not site.ets:
             notes.append(f"{green:g} kWh green power deducted; grid factor excluding market non-fossil power used")
-        grid = reference.grid_emission_factor(year, grid_region)
-        lines.append(CarbonLine("electricity", 2, grid_kwh, "kWh", grid, grid_kwh * grid.value / 1000.0))
+        lines.append(CarbonLine("electricity", 2, grid_kwh, "kWh", grid,
+                                None if grid is None else grid_kwh * grid.value / 1000.0, "purchased"))
+        if why:
+            notes.append(why)
+        try:
+            national = reference.select_grid_factor(year, region="national")
+            national_t = balance.net_purchased_kwh * national.value / 1000.0
+        except LookupError:
+            national = None
     heat_gj = float(totals.get("heat", 0.0))
     steam_t = float(totals.get("steam", 0.0))
+    heat_t = 0.0
     if heat_gj or steam_t:
         heat = reference.heat_emission_factor()
         if heat_gj:
-            lines.append(CarbonLine("heat", 2, heat_gj, "GJ", heat, heat_gj * heat.value / 1000.0))
+            lines.append(CarbonLine("heat", 2, heat_gj, "GJ", heat, heat_gj * heat.value / 1000.0, "purchased"))
+            heat_t += heat_gj * heat.value / 1000.0
         if steam_t:
             gj_per_t = reference.coal_coefficient("steam").value * MJ_PER_KGCE / 1000.0
             notes.append(f"steam converted to heat at {gj_per_t:.4f} GJ/t (its standard-coal coefficient)")
-            lines.append(CarbonLine("steam", 2, steam_t, "t", heat, steam_t * gj_per_t * heat.value / 1000.0))
+            lines.append(CarbonLine("steam", 2, steam_t, "t", heat, steam_t * gj_per_t * heat.value / 1000.0,
+                                    "purchased"))
+            heat_t += steam_t * gj_per_t * heat.value / 1000.0
+    if national_t is not None:
+        national_t += heat_t
+    elif not (balance.imported_kwh or balance.exported_kwh):
+        national_t = heat_t
     used = balance.imported_kwh + balance.pv_self_kwh
     green_share = (balance.pv_self_kwh + green) / used if used > 0 else None
-    return CarbonAccount(tuple(lines), green_share, balance.pv_self_kwh + green, grid, tuple(notes))
+    return CarbonAccount(tuple(lines), green_share, balance.pv_self_kwh + green, grid, tuple(notes), national_t,
+                         national)
 
 
 @dataclass(frozen=True, slots=True)

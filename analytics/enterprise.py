@@ -17,6 +17,7 @@ import pandas as pd
 
 from analytics.calendar import monthly_from_daily
 from analytics.consumption import CounterEvent
+from analytics.process_co2 import ProcessInputs
 from core.domain import QUANTITIES, MeterRole
 
 ELECTRIC_QUANTITIES: Final = frozenset({"energy_kwh", "export_kwh", "reactive_kvarh", "pv_kwh"})
@@ -88,6 +89,9 @@ class EnterpriseInfo:
     output_unit: str = "t"
     co2_budgets: tuple[tuple[int, float], ...] = field(default_factory=tuple)  # (year, tCO2) from the registry
     green_purchases: tuple[GreenPurchase, ...] = field(default_factory=tuple)
+    province: str | None = None  # grid-factor province key (registry `province`); None: from the credit code
+    ets: bool = False  # a national carbon market participant (全国碳市场重点排放单位)
+    process_co2: ProcessInputs | None = None  # registry `process_co2:` (clinker fractions, carbonates, reductants)
 
     def co2_budget(self, year: int) -> float | None:
         """The CO2 budget (t) for a calendar year, if the registry has one."""

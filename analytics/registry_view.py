@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from analytics.consumption import CounterEvent, max_rate_from_capacity
 from analytics.enterprise import EnterpriseInfo, GreenPurchase, MeterInfo
+from analytics.process_co2 import ProcessInputs
 from core.domain import Carrier, MeterRole
 from core.registry.models import Enterprise, Meter, Product
 
@@ -46,6 +47,9 @@ def enterprise_info(row: Enterprise, product: Product | None = None) -> Enterpri
         co2_budgets=tuple((b.year, float(b.budget_t)) for b in row.carbon_budgets),
         green_purchases=tuple(GreenPurchase(g.kind, g.period_from, g.period_until, float(g.mwh))
                               for g in row.green_purchases),
+        province=row.province,
+        ets=bool(row.ets),
+        process_co2=ProcessInputs.from_json(row.process_co2),
     )
 
 

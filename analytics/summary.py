@@ -13,6 +13,7 @@ from typing import Any
 
 from analytics.carbon import (
     BudgetProjection,
+    CarbonSite,
     carbon_account,
     days_in_year,
     green_kwh_by_kind,
@@ -29,10 +30,10 @@ DECIMALS = 6
 
 @dataclass(frozen=True, slots=True)
 class AnalyzeOptions:
-    """Choices of method the caller may make (defaults: GB/T 2589 equivalent value, national grid factor)."""
+    """Choices of method the caller may make (defaults: GB/T 2589 equivalent value, the place's grid factor)."""
 
     method: Method = "equivalent"
-    region: str = "national"
+    region: str | None = None  # a grid series instead of the enterprise's province/region (analytics.carbon)
     include_pv: bool = True
     green_purchased_kwh: float = 0.0  # on top of the registry's green purchases in the period
     as_of: dt.date | None = None  # first day without complete data for the budget position (None: today)
@@ -69,7 +70,10 @@ def budget_position(enterprise: EnterpriseInfo, window: tuple[dt.date, dt.date],
     if budget is None:
         return None
     green = sum(green_kwh_by_kind(enterprise.green_purchases, start, end).values())
-    ytd = carbon_account(ytd_totals, reference, year=start.year, region=options.region, green_purchased_kwh=green)
+    ytd = carbon_account(ytd_totals, reference, year=start.year, region=options.region, green_purchased_kwh=green,
+                         site=CarbonSite.of(enterprise))
+    if ytd.co2_t is None:
+        return None  # CO2 unknown (a factor that cannot be cited): the period's warnings say why
     projection = project_budget(ytd.co2_t, (end - start).days, days_in_year(start.year), budget)
     return BudgetPosition(start.year, start, end, projection, completeness)
 
@@ -97,10 +101,11 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
                                       method=options.method, include_pv=options.include_pv)
     green_by_kind = green_kwh_by_kind(enterprise.green_purchases, period_from, period_to)
     green_bought = sum(green_by_kind.values()) + max(options.green_purchased_kwh, 0.0)
+    site = CarbonSite.of(enterprise)
     carbon = carbon_account(totals, reference, year=period_from.year, region=options.region,
-                            green_purchased_kwh=green_bought)
+                            green_purchased_kwh=green_bought, site=site)
     location = carbon if green_bought <= 0 else carbon_account(totals, reference, year=period_from.year,
-                                                                region=options.region)
+                                                                region=options.region, site=site)
     last_day = period_to - dt.timedelta(days=1)
     quota = assess_quota(enterprise.quota_key, scoped.tce, scoped.output, last_day, reference)
     output_t = energy.output
@@ -114,8 +119,6 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
     if green_bought > green_applied + 1e-9:
         warnings.append(f"green purchases of {green_bought:g} kWh exceed the net purchased electricity; "
                         f"{green_applied:g} kWh deducted")
-    if green_bought > 0 and options.region != "national":
-        warnings.append(f"no residual grid factor for region {options.region!r}: green power may be counted twice")
     if budget is not None and budget.completeness is not None and budget.completeness < 0.9:
         warnings.append(f"year-to-date completeness {budget.completeness:.0%}: the budget projection is low")
     low = sorted(c for c, v in completeness.items() if v < 0.9)
@@ -146,6 +149,7 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
             "scope2_method": "market_based" if green_bought > 0 else "location_based",
             "scope2_location_t": _r(location.scope2_t),
             "intensity_t_per_t": _r(carbon.intensity_t_per_unit(output_t)),
+            **{k: v if isinstance(v, dict) else _r(v) for k, v in carbon.result_keys().items()},
             **_budget_keys(budget),
         },
         "output_t": _r(output_t),

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from pydantic import model_validator
+
 from core.domain import Carrier
 
-from .base import Cited, Model
-from .coal import CoalEquivalents, Method
-from .emission import DEFAULT_REGION, EmissionFactors
+from .base import KGCE_KJ, Cited, Model, ReferenceLookupError
+from .coal import CoalEntry, CoalEquivalents, Method
+from .emission import DEFAULT_REGION, EmissionFactors, FuelFactor, GridFactor, GridPurpose
 from .quota import Quota, QuotaStandards
 from .tariff import Tariffs, TouSpan, TwoPartCharges
+
+FUEL_UNIT_PER_ENTRY_UNIT: dict[tuple[str, str], float] = {("kg", "t"): 1000.0, ("t", "t"): 1.0, ("m3", "m3"): 1.0}
+"""(coal entry's unit, fuel's unit) -> entry units in one fuel unit, for the fuel's NCV."""
 
 DATA_FILES: tuple[str, ...] = ("coal_equivalents", "emission_factors", "quota_standards", "tariffs_shanxi")
 """Data file stems under core/reference/data/ (`<stem>.yaml`); also the top-level keys of an override file."""
@@ -28,6 +33,20 @@ class ReferenceData(Model):
     quota_standards: QuotaStandards
     tariffs_shanxi: Tariffs
 
+    @model_validator(mode="after")
+    def _one_heat_value_per_fuel(self) -> ReferenceData:
+        entries = self.coal_equivalents.entries()
+        for name, fuel in self.emission_factors.fuels.items():
+            entry = entries.get(fuel.heat)
+            where = f"emission_factors.fuels.{name}.heat"
+            if entry is None:
+                raise ValueError(f"{where}: no coal_equivalents entry {fuel.heat!r}")
+            if entry.kgce_per_unit is None:
+                raise ValueError(f"{where}: coal_equivalents entry {fuel.heat!r} has no coefficient")
+            if (entry.unit, fuel.unit) not in FUEL_UNIT_PER_ENTRY_UNIT:
+                raise ValueError(f"{where}: entry per {entry.unit}, fuel per {fuel.unit}: no conversion")
+        return self
+
     def coal_coefficient(self, carrier: Carrier | str, method: Method = "equivalent") -> Cited[float]:
         """kgce per unit of `carrier` in its enerdiag unit (kWh, m3, t, GJ), GB/T 2589-2020."""
         return self.coal_equivalents.coefficient(carrier, method)
@@ -36,9 +55,48 @@ class ReferenceData(Model):
         """Grid electricity kgCO2/kWh of `year`; falls back to the nearest published year (see `.warnings`)."""
         return self.emission_factors.grid_factor(year, region)
 
+    def fuel_ncv(self, fuel: FuelFactor) -> Cited[float]:
+        """GJ per fuel unit: the coal entry's kgce per unit x 29.3076 MJ/kgce, the heat value tce also uses."""
+        entry: CoalEntry = self.coal_equivalents.entries()[fuel.heat]
+        assert entry.kgce_per_unit is not None  # checked at load
+        per = FUEL_UNIT_PER_ENTRY_UNIT[(entry.unit, fuel.unit)]
+        gj = entry.kgce_per_unit * per * KGCE_KJ / 1e6
+        note = f"{entry.kgce_per_unit:g} kgce/{entry.unit} x {KGCE_KJ:g} kJ/kgce (coal_equivalents {fuel.heat})"
+        return Cited(gj, "GJ", entry.source, entry.confidence, note)
+
     def fuel_emission_factor(self, carrier: Carrier | str) -> Cited[float]:
-        """Combustion kgCO2 per unit of `carrier` (natural_gas m3, coal t, diesel t)."""
-        return self.emission_factors.fuel_factor(carrier)
+        """Combustion kgCO2 per unit of `carrier` (natural_gas m3, coal t, diesel t) on its one heat value."""
+        fuel = self.emission_factors.fuel(carrier)
+        ncv = self.fuel_ncv(fuel)
+        note = (f"{ncv.value:.6g} GJ/{fuel.unit} (NCV from the standard-coal coefficient: {ncv.note}; "
+                f"{ncv.confidence}) x {fuel.carbon_t_per_tj:g} tC/TJ x {fuel.oxidation:g} x 44/12")
+        return Cited(fuel.kgco2_per_unit(ncv.value), f"kgCO2/{fuel.unit}", fuel.source, fuel.confidence, note)
+
+    def province_of(self, province: str | None, credit_code: str | None = None) -> str | None:
+        """Province key from the registry's `province` or the credit code's division (None if unknown)."""
+        return self.emission_factors.province_of(province, credit_code)
+
+    def select_grid_factor(self, year: int, *, province: str | None = None, purpose: GridPurpose = "location",
+                           region: str | None = None) -> GridFactor:
+        """The grid factor of `year` for `purpose` (provincial > regional > national, residual, carbon market)."""
+        return self.emission_factors.select_grid(year, province=province, purpose=purpose, region=region)
+
+    def carbonate_emission_factor(self, mineral: str) -> Cited[float]:
+        """kgCO2 per t of a carbonate mineral decomposed (stoichiometric)."""
+        return self.emission_factors.process.carbonate(mineral)
+
+    def clinker_default(self, oxide: str) -> Cited[float] | None:
+        """Default mass fraction of `cao` or `mgo` in clinker (None where no default exists); method citation aside."""
+        value = getattr(self.emission_factors.process.clinker, oxide)
+        return None if value.value is None else value.cited(f"clinker {oxide} default")
+
+    def process_method(self, kind: str) -> Cited[str]:
+        """The citation of a process-emission method (`clinker`, `reductants`)."""
+        node = getattr(self.emission_factors.process, kind, None)
+        if node is None or not hasattr(node, "method"):
+            raise ReferenceLookupError(f"no process method {kind!r}")
+        m = node.method
+        return Cited(kind, "1", m.source, m.confidence, m.note)
 
     def heat_emission_factor(self) -> Cited[float]:
         """Purchased heat kgCO2/GJ."""

@@ -164,6 +164,7 @@ def _read_enterprises(
         )
         ent.meters = _read_meters(check, node, where, ent, declared_products, known_quota, spec)
         carbon.enterprise(node, where, code)
+        carbon.site(node, where, ent)
         spec.enterprises.append(ent)
     return set(seen)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 PRODUCT_KEY = re.compile(r"^[a-z0-9][a-z0-9_]{0,63}$")
 INDUSTRY_CODE = re.compile(r"^\d{4}$")
@@ -25,6 +26,9 @@ ENTERPRISE_KEYS = {
     "meters",
     "carbon_budgets",
     "green_power",
+    "province",
+    "ets",
+    "process_co2",
 }
 GATEWAY_KEYS = {"id", "password", "password_hash", "description"}
 METER_KEYS = {
@@ -51,6 +55,10 @@ BUDGET_KEYS = {"year", "budget_t", "note"}
 GREEN_KEYS = {"type", "from", "until", "mwh", "reference", "note"}
 TOP_BUDGET_KEYS = BUDGET_KEYS | {"enterprise"}
 TOP_GREEN_KEYS = GREEN_KEYS | {"enterprise"}
+PROCESS_KEYS = {"clinker", "carbonates", "reductants", "product_carbon", "source"}
+CLINKER_KEYS = {"cao", "mgo", "cao_non_carbonate", "mgo_non_carbonate", "dust_t_per_t"}
+CARBONATE_KEYS = {"mineral", "t_per_output", "fraction", "calcination"}
+REDUCTANT_KEYS = {"material", "t_per_output", "carbon"}
 
 
 class RegistryFileError(ValueError):
@@ -121,6 +129,9 @@ class EnterpriseSpec:
     address: str | None
     gateways: list[GatewaySpec]
     meters: list[MeterSpec]
+    province: str | None = None  # grid-factor province key (emission_factors.yaml grid_provinces)
+    ets: bool = False  # national carbon market participant
+    process_co2: dict[str, Any] | None = None  # analytics.process_co2.ProcessInputs.to_json form
 
 
 @dataclass

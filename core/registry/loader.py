@@ -113,6 +113,9 @@ def apply_registry(session: Session, spec: RegistrySpec) -> LoadSummary:
             product=e.product,
             contracted_capacity_kva=e.contracted_capacity_kva,
             address=e.address,
+            province=e.province,
+            ets=e.ets,
+            process_co2=e.process_co2,
         )
         session.flush()
         for g in e.gateways:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from core.domain import DEFAULT_TIMEZONE
 
@@ -84,6 +86,9 @@ class Enterprise(Base):
     address: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    province: Mapped[str | None] = mapped_column(String(32))  # grid-factor province; None: from the credit code
+    ets: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # national carbon market
+    process_co2: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # clinker fractions, carbonates, reductants
 
     gateways: Mapped[list[Gateway]] = relationship(
         back_populates="enterprise", cascade="all, delete-orphan", order_by="Gateway.gateway_id"

@@ -133,8 +133,10 @@ def register(app: typer.Typer) -> None:
                                                  "first")] = False,
         method: Annotated[str, typer.Option("--method", help="electricity coefficient: equivalent (当量值) | "
                                             "equal (等价值)")] = "equivalent",
-        region: Annotated[str, typer.Option("--region", help="grid factor region: national (default), a "
-                                            "province (shanxi) or a regional grid")] = "national",
+        region: Annotated[str | None, typer.Option(
+            "--region", help="grid factor series instead of the enterprise's own (default: its province's, else "
+                             "its regional grid's, else national): national, a province (shanxi), a regional grid")
+        ] = None,
         activity_by: Annotated[str | None, typer.Option("--activity", help="city operation index by county or "
                                                         "industry against --base-from/--base-to")] = None,
         base_from: Annotated[str | None, typer.Option("--base-from", help="reference period start")] = None,

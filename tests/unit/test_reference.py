@@ -135,11 +135,13 @@ def test_unknown_grid_region_names_it(ref: ReferenceData) -> None:
 
 def test_fuel_factor_natural_gas(ref: ReferenceData) -> None:
     factor = ref.fuel_emission_factor("natural_gas")
-    # 0.038931 GJ/m3 x 15.30 tC/TJ x 0.99 x 44/12 = 2.162 kgCO2/m3
-    assert factor.value == pytest.approx(0.038931 * 15.30 * 0.99 * 44 / 12)
-    assert factor.value == pytest.approx(2.162, abs=1e-3)
+    # one heat value (issue 14): 1.2143 kgce/m3 x 29.3076 MJ/kgce = 0.035588 GJ/m3, the NCV tce also uses;
+    # x 15.30 tC/TJ x 0.99 x 44/12 = 1.9765 kgCO2/m3 (GB/T 32150's own 0.038931 GJ/m3 would give 2.162)
+    assert factor.value == pytest.approx(1.2143 * 29.3076 / 1000 * 15.30 * 0.99 * 44 / 12)
+    assert factor.value == pytest.approx(1.9765, abs=1e-4)
     assert factor.unit == "kgCO2/m3"
     assert factor.confidence == "recalled"
+    assert "1.2143 kgce/m3" in (factor.note or "")
     assert ref.fuel_emission_factor("diesel").unit == "kgCO2/t"
     with pytest.raises(ReferenceLookupError, match="electricity"):
         ref.fuel_emission_factor("electricity")

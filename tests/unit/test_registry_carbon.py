@@ -24,6 +24,7 @@ from core.registry.models import GreenPurchase as GreenRow
 CODE = "91140214MA0FE1KM73"
 CODE2 = "91140226MA02U9AL2Q"
 GRID_2023 = 0.5306  # MEE/NBS national average 2023, kgCO2/kWh
+NORTH_CHINA_2023 = 0.6361  # MEE/NBS 2023, 华北 regional grid: a Shanxi (credit code 14xxxx) plant's location factor
 RESIDUAL_2023 = 0.6096  # MEE/NBS 2023, national excluding market-traded non-fossil power
 
 FILE = f"""\
@@ -191,7 +192,9 @@ def test_green_certificates_make_scope2_market_based() -> None:
     assert co2["green_purchased_kwh"] == 30_000.0
     assert co2["green_share"] == pytest.approx(0.2)
     assert co2["scope2_t"] == pytest.approx(120_000 * RESIDUAL_2023 / 1000)  # 73.152 t
-    assert co2["scope2_location_t"] == pytest.approx(150_000 * GRID_2023 / 1000)  # 79.59 t
+    assert co2["scope2_location_t"] == pytest.approx(150_000 * NORTH_CHINA_2023 / 1000)  # 95.415 t
+    assert co2["scope2_national_t"] == pytest.approx(150_000 * GRID_2023 / 1000)  # 79.59 t
+    assert co2["grid_factor"]["basis"] == "residual" and co2["grid_factor"]["value"] == RESIDUAL_2023
     assert obj["co2_t"] == pytest.approx(73.152)
     assert obj["evidence"]["green_power"]["purchased_kwh"] == {"green_certificate": 30_000.0}
     assert "market-based" in obj["evidence"]["green_power"]["method"]
@@ -210,7 +213,8 @@ def test_no_purchase_in_the_period_stays_location_based() -> None:
     obj, _ = enterprise_result(PLANT, dt.date(2023, 7, 1), dt.date(2023, 8, 1), {"electricity": 10_000.0},
                                {"electricity": 1.0}, get_reference())
     assert obj["co2"]["scope2_method"] == "location_based"
-    assert obj["co2"]["scope2_t"] == obj["co2"]["scope2_location_t"] == pytest.approx(10 * GRID_2023)
+    assert obj["co2"]["scope2_t"] == obj["co2"]["scope2_location_t"] == pytest.approx(10 * NORTH_CHINA_2023)
+    assert obj["co2"]["scope2_national_t"] == pytest.approx(10 * GRID_2023)
     assert "green_power" not in obj["evidence"]
 
 
