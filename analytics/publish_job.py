@@ -93,9 +93,6 @@ def analysis_fields(result: Mapping[str, Any], quota: QuotaResult) -> dict[str, 
     co2 = result.get("co2") or {}
     fields: dict[str, float | int] = {
         "tce": float(result.get("tce") or 0.0),
-        "co2_t": float(result.get("co2_t") or 0.0),
-        "scope1_t": float(co2.get("scope1_t") or 0.0),
-        "scope2_t": float(co2.get("scope2_t") or 0.0),
         "output_t": float(result.get("output_t") or 0.0),
         "over_quota": int(quota.status == OVER_QUOTA),
         "quota_grade": GRADE_OVER if quota.status == OVER_QUOTA else (quota.grade or GRADE_NA),
@@ -103,6 +100,10 @@ def analysis_fields(result: Mapping[str, Any], quota: QuotaResult) -> dict[str, 
         "gap_tce": float(quota.gap_tce or 0.0) if quota.status == OVER_QUOTA else 0.0,
         "excess_pct": float(100.0 * quota.severity),
     }
+    for key, value in (("co2_t", result.get("co2_t")), ("scope1_t", co2.get("scope1_t")),
+                       ("scope2_t", co2.get("scope2_t"))):
+        if value is not None:  # CO2 unknown (a grid factor that cannot be cited) is left out, not written as 0
+            fields[key] = float(value)
     if co2.get("green_share") is not None:
         fields["green_share"] = float(co2["green_share"])
     intensity = quota.value if quota.value is not None else result.get("intensity_kgce_per_t")

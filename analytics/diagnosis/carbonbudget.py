@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from analytics.carbon import carbon_account, project_budget
+from analytics.carbon import CarbonSite, carbon_account, project_budget
 from analytics.diagnosis.finding import Finding, Valuation
 from analytics.diagnosis.frames import PlantFrames
 from analytics.refs import Reference
@@ -19,7 +19,9 @@ def detect_carbon_budget(frames: PlantFrames, value: Valuation, reference: Refer
     totals = frames.period_totals()
     if not budget or not totals:
         return None
-    carbon = carbon_account(totals, reference, year=year)
+    carbon = carbon_account(totals, reference, year=year, site=CarbonSite.of(frames.enterprise))
+    if carbon.co2_t is None:
+        return None  # CO2 unknown for the year (a factor that cannot be cited): no projection to make
     year_days = (dt.date(year + 1, 1, 1) - dt.date(year, 1, 1)).days
     proj = project_budget(carbon.co2_t, frames.days, year_days, budget)
     if not proj.over_budget:

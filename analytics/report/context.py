@@ -29,7 +29,7 @@ from analytics.diagnosis.weather_baseline import (
     fit_weather_baseline,
     reporting_days_without_weather,
 )
-from analytics.refs import Reference
+from analytics.refs import Reference, cited_dict
 from analytics.report import charts
 from analytics.report.safety import safety_section
 from analytics.safety.alarms import Alarm
@@ -169,12 +169,13 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
     total = {k: round(sum(getattr(f, k) for f in found), 3)
              for k in ("savings_kwh", "savings_tce", "savings_cny", "savings_co2_t")}
     coal = reference.coal_coefficient("electricity")
-    grid = reference.grid_emission_factor(frames.first_day.year)
+    grid = summary["co2"].get("grid_factor") or cited_dict(reference.grid_emission_factor(frames.first_day.year))
     references = [
         {"what": t("电力折标系数", "electricity standard-coal coefficient", lang),
          "value": f"{coal.value} {coal.unit}", "source": coal.source, "confidence": coal.confidence},
-        {"what": t("电网排放因子", "grid emission factor", lang), "value": f"{grid.value} {grid.unit}",
-         "source": grid.source, "confidence": grid.confidence},
+        {"what": t("电网排放因子", "grid emission factor", lang),
+         "value": f"{grid['value']} {grid['unit']}" + (f" ({grid['region']} {grid['year']})" if "year" in grid else ""),
+         "source": grid["source"], "confidence": grid["confidence"]},
         {"what": t("电价（假设）", "prices (assumed)", lang),
          "value": f"{opt.prices.flat_cny_per_kwh} CNY/kWh; {opt.prices.capacity_cny_per_kva_month} CNY/kVA·month; "
                   f"{opt.prices.demand_cny_per_kw_month} CNY/kW·month",

@@ -22,10 +22,12 @@ pytestmark = pytest.mark.integration
 
 
 
-# GB/T 2589-2020 and GB/T 32150-2015 as printed, and the MEE 2023 national grid factor (the latest published)
+# GB/T 2589-2020 and GB/T 32150-2015 as printed (gas CO2 on the tce heat value: 1.2143 kgce/m3 × 29.3076 MJ/kgce),
+# and the MEE 2023 grid factors (the latest published): 华北 for these Shanxi plants, national beside it
 ELEC_KGCE, GAS_KGCE = 0.1229, 1.2143
-GAS_KGCO2 = 0.038931 * 15.30 * 0.99 * 44 / 12
-GRID_2023 = 0.5306
+GAS_KGCO2 = GAS_KGCE * 29.3076 / 1000 * 15.30 * 0.99 * 44 / 12
+GRID_2023, NORTH_CHINA_2023 = 0.5306, 0.6361
+CLINKER_T_PER_T = 0.66 * 44 / 56 + 0.02 * 44 / 40  # the registry's CaO/MgO (GB/T 32151.8): 0.540571 tCO2/t
 
 
 @pytest.fixture
@@ -91,9 +93,16 @@ def test_rollup_then_analyze_json(services, influx_db, cli: CliRunner) -> None:
     assert over["tce"] == pytest.approx(kgce / 1000)
     assert over["output_t"] == pytest.approx(48.0)
     assert over["intensity_kgce_per_t"] == pytest.approx(kgce / 48)  # 122.165 kgce/t
-    scope1 = 2_400 * GAS_KGCO2 / 1000
-    scope2 = 24_000 * GRID_2023 / 1000
+    combustion, process = 2_400 * GAS_KGCO2 / 1000, 48 * CLINKER_T_PER_T  # 4.744 + 25.947 t
+    scope1 = combustion + process
+    scope2 = 24_000 * NORTH_CHINA_2023 / 1000
+    assert over["co2"]["scope1_combustion_t"] == pytest.approx(combustion, abs=1e-6)
+    assert over["co2"]["scope1_process_t"] == pytest.approx(process, abs=1e-6)
     assert over["co2"]["scope1_t"] == pytest.approx(scope1, abs=1e-6)
+    assert over["co2"]["scope2_national_t"] == pytest.approx(24_000 * GRID_2023 / 1000, abs=1e-6)
+    assert over["co2"]["grid_factor"]["region"] == "north_china" and over["co2"]["grid_factor"]["year"] == 2023
+    assert any("2025 is not yet published" in w for w in over["warnings"])
+    assert over["evidence"]["co2"]["clinker_calcination"]["factor"]["value"] == pytest.approx(CLINKER_T_PER_T * 1000)
     assert over["co2"]["scope2_t"] == pytest.approx(scope2, abs=1e-6)
     assert over["co2_t"] == pytest.approx(scope1 + scope2, abs=1e-6)
     assert over["co2"]["green_share"] == 0.0

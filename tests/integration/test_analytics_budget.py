@@ -26,6 +26,7 @@ CODE = "91140200MA0H2KXX88"
 DAY0 = 1_735_660_800  # 2025-01-01 00:00 Asia/Shanghai
 RESIDUAL_2023 = 0.6096  # MEE/NBS 2023 national factor excluding market-traded non-fossil power (2025 falls back)
 GRID_2023 = 0.5306  # MEE/NBS 2023 national average
+NORTH_CHINA_2023 = 0.6361  # MEE/NBS 2023 华北 regional grid: this Shanxi (1402xx) plant's location-based factor
 
 REGISTRY = f"""
 enterprises:
@@ -93,7 +94,8 @@ def test_green_certificates_and_budget_position_through_the_real_services(servic
     assert co2["green_share"] == pytest.approx(10_000 / 24_000, abs=1e-6)
     assert co2["scope2_method"] == "market_based"
     assert co2["scope2_t"] == pytest.approx(14_000 * RESIDUAL_2023 / 1000, abs=1e-6)  # 8.5344 t
-    assert co2["scope2_location_t"] == pytest.approx(24_000 * GRID_2023 / 1000, abs=1e-6)  # 12.7344 t
+    assert co2["scope2_location_t"] == pytest.approx(24_000 * NORTH_CHINA_2023 / 1000, abs=1e-6)  # 15.2664 t
+    assert co2["scope2_national_t"] == pytest.approx(24_000 * GRID_2023 / 1000, abs=1e-6)  # 12.7344 t
     assert obj["co2_t"] == pytest.approx(8.5344, abs=1e-6)
     # year to date = 1..2 January: 48,000 kWh − 20,000 kWh green = 28,000 kWh → 17.0688 t, × 365 / 2 days
     assert co2["budget_year"] == 2025 and co2["budget_t"] == 3000.0

@@ -18,6 +18,9 @@ enterprises:
     industry: "3011"
     county: 云冈区
     product: cement_clinker
+    process_co2:
+      clinker: {{cao: 0.66, mgo: 0.02}}
+      source: 2025 年化验室熟料全分析
     gateways: [{{id: gw1}}]
     meters:
       - {{id: M01, gateway: gw1, carrier: electricity, role: main}}

@@ -221,12 +221,13 @@ def test_over_quota_reduction_to_limit_and_grade_2() -> None:
 
 
 def test_carbon_budget_projection() -> None:
-    from analytics.carbon import carbon_account
+    from analytics.carbon import CarbonSite, carbon_account
     from analytics.diagnosis.carbonbudget import detect_carbon_budget
 
     frames = _shift_plant(300.0, 30.0)
     value = Valuation(REF, 2026, PRICES)
-    co2 = carbon_account(frames.period_totals(), REF, year=2026).co2_t
+    co2 = carbon_account(frames.period_totals(), REF, year=2026, site=CarbonSite.of(frames.enterprise)).co2_t
+    assert co2 is not None
     projected = co2 * 365 / DAYS
     f = detect_carbon_budget(frames, value, REF, budget_t=projected * 0.8)
     assert f is not None and f.savings_co2_t == pytest.approx(projected * 0.2, rel=1e-3)

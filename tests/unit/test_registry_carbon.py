@@ -13,6 +13,7 @@ from sqlalchemy import select
 from analytics.analyze_job import PeriodTotals, combine_periods
 from analytics.carbon import budget_window, green_kwh_by_kind
 from analytics.enterprise import EnterpriseInfo, GreenPurchase
+from analytics.process_co2 import CarbonateInput, ClinkerInputs, ProcessInputs
 from analytics.registry_view import load_enterprises
 from analytics.summary import AnalyzeOptions, budget_position, enterprise_result
 from core.reference import get_reference
@@ -134,6 +135,61 @@ def test_unknown_keys_and_bad_values_name_their_lines_and_nothing_is_written(db_
     assert len(errors) == 4
     with session_scope(db_url) as session:
         assert session.scalars(select(Enterprise)).first() is None  # rejected whole
+
+
+CARBON_FACTS = """\
+enterprises:
+  - code: {code}
+    name: 示例熟料
+    industry: "3011"
+    county: 云冈区
+    product: cement_clinker
+    ets: true
+    process_co2:
+      clinker: {{cao: 0.652, mgo: 0.024, dust_t_per_t: 0.01}}
+      source: 2025 化验室年报
+    meters:
+      - {{id: M01, carrier: electricity, role: main}}
+  - code: {code2}
+    name: 示例陶瓷
+    industry: "3071"
+    county: 广灵县
+    province: hebei
+    process_co2:
+      carbonates:
+        - {{mineral: calcite, t_per_output: 0.0015, fraction: 0.9}}
+        - {{mineral: dolomite, t_per_output: 0.0005}}
+"""
+
+
+def test_province_ets_and_process_co2_reach_the_analytics(db_url: str, tmp_path: Path) -> None:
+    load(db_url, write(tmp_path, CARBON_FACTS.format(code=CODE, code2=CODE2)))
+    with session_scope(db_url) as session:
+        cement, tiles = load_enterprises(session)
+    assert cement.ets and cement.province is None  # province from the credit code (14: Shanxi)
+    assert cement.process_co2 == ProcessInputs(clinker=ClinkerInputs(cao=0.652, mgo=0.024, dust_t_per_t=0.01),
+                                               source="2025 化验室年报")
+    assert not tiles.ets and tiles.province == "hebei"
+    assert tiles.process_co2 is not None and tiles.process_co2.carbonates == (
+        CarbonateInput("calcite", 0.0015, 0.9, 1.0), CarbonateInput("dolomite", 0.0005, 1.0, 1.0))
+    obj, _ = enterprise_result(cement, dt.date(2024, 3, 1), dt.date(2024, 4, 1),
+                               {"electricity": 100_000.0, "output": 1_000.0}, {"electricity": 1.0}, get_reference())
+    assert obj["co2"]["grid_factor"]["basis"] == "carbon_market" and obj["co2"]["scope2_t"] == pytest.approx(57.03)
+    assert obj["co2"]["scope1_process_t"] == pytest.approx(1_010 * ((0.652 * 44 / 56) + 0.024 * 44 / 40))
+    assert obj["co2_t"] == pytest.approx(obj["co2"]["scope1_t"] + obj["co2"]["scope2_t"])
+
+
+def test_bad_carbon_facts_name_their_lines(db_url: str, tmp_path: Path) -> None:
+    bad = (CARBON_FACTS.format(code=CODE, code2=CODE2).replace("cao: 0.652", "cao: 65.2")
+           .replace("province: hebei", "province: atlantis").replace("mineral: dolomite", "mineral: chalk")
+           .replace("ets: true", "ets: yes please"))
+    path = write(tmp_path, bad)
+    errors = errors_of(db_url, path)
+    assert any("process_co2.clinker.cao: 65.2 is not a mass fraction" in e for e in errors)
+    assert any("enterprises[1].province: 'atlantis' is not one of" in e for e in errors)
+    assert any("carbonates[1].mineral: 'chalk' is not one of" in e for e in errors)
+    assert any("enterprises[0].ets: 'yes please' is not true or false" in e for e in errors)
+    assert len(errors) == 4
 
 
 def test_duplicates_and_references_to_nothing(db_url: str, tmp_path: Path) -> None:

@@ -78,6 +78,9 @@ def test_html_shows_every_section_and_finding(context) -> None:
         assert f["title_zh"] in html and f["recommendation"]["zh"] in html
     assert len(re.findall(r'<img class="chart" src="data:image/png;base64,', html)) == 5
     assert "不采用基线" in html  # the baseline was rejected, and the report says why
+    gf = context["summary"]["co2"]["grid_factor"]  # the report names the grid factor it used (issue 14 item 7)
+    assert "范围二所用电网排放因子" in html and f"{gf['value']} kgCO₂/kWh ({gf['region']}, {gf['year']}" in html
+    assert any(r["value"].startswith(f"{gf['value']} kgCO2/kWh ({gf['region']}") for r in context["references"])
 
 
 def test_english_report_has_no_chinese_headings(frames) -> None:
