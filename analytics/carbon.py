@@ -151,6 +151,17 @@ def _grid(reference: Reference, year: int, site: CarbonSite, region: str | None,
         return None, f"CO2 of electricity unknown: {exc}"
 
 
+def location_grid_region(reference: Reference, year: int, enterprise: EnterpriseInfo) -> str:
+    """The grid series of the enterprise's location-based account in `year` (provincial, regional or national):
+    what a saved kWh is worth in tCO2, so findings' savings use the factor the account uses. `national` when
+    none can be cited for the year."""
+    province = reference.province_of(enterprise.province, enterprise.code)
+    try:
+        return str(reference.select_grid_factor(year, province=province).region)
+    except LookupError:
+        return "national"
+
+
 def carbon_account(totals: Mapping[str, float], reference: Reference, *, year: int, region: str | None = None,
                    green_purchased_kwh: float = 0.0, site: CarbonSite | None = None) -> CarbonAccount:
     """Scope 1 and 2 of a period from carrier totals (as `analytics.energy.comprehensive_energy` takes them).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from analytics.carbon import location_grid_region
 from analytics.diagnosis.carbonbudget import detect_carbon_budget
 from analytics.diagnosis.cold import detect_cold_store_failure
 from analytics.diagnosis.finding import Finding, Prices, Valuation
@@ -33,7 +34,8 @@ class PeerNorms:
 def diagnose(frames: PlantFrames, reference: Reference, prices: Prices | None = None,
              norms: PeerNorms | None = None) -> list[Finding]:
     """All findings of one enterprise over its period, high severity first, then by money saved."""
-    value = Valuation(reference, frames.first_day.year, prices or Prices())
+    year = frames.first_day.year
+    value = Valuation(reference, year, prices or Prices(), location_grid_region(reference, year, frames.enterprise))
     norms = norms or PeerNorms()
     found: list[Finding | None] = [
         detect_over_quota(frames, value, reference),
