@@ -245,7 +245,7 @@ def test_finding_json_has_the_contract_fields() -> None:
         assert all(isinstance(d[k], float) for k in ("savings_kwh", "savings_tce", "savings_cny", "savings_co2_t"))
         assert d["title"].startswith(f.title_zh) and f.title_en in d["title"]
         assert d["recommendation"]["zh"] and d["recommendation"]["en"]
-    # savings in tCO2 at the factor the plant's account uses: Shanxi (credit code 14xxxx) → 华北 0.6361 (2023, the latest)
+    # savings in tCO2 at the plant's account factor: Shanxi (credit code 14xxxx) → 华北 0.6361 (2023, the latest)
     base = next(f for f in found if f.code == "base_load")
     assert base.savings_co2_t == pytest.approx(base.savings_kwh * 0.6361 / 1000, abs=2e-3)
     assert any("0.6361" in s for s in base.sources)
