@@ -241,7 +241,8 @@ def _print_table(objects: list[dict[str, Any]], enterprises: list[EnterpriseInfo
         if q["status"] != "n/a":
             quota = f"{q['status']} (grade {q['grade'] or '>3'}, limit {q['limit']})"
         intensity = obj["intensity_kgce_per_t"]
-        print(f"{obj['enterprise']:<20} | {obj['tce']:>11.3f} | {obj['co2_t']:>10.3f} | "
+        co2 = obj["co2_t"]  # None when a grid factor cannot be cited: printed as "—", never 0
+        print(f"{obj['enterprise']:<20} | {obj['tce']:>11.3f} | {('—' if co2 is None else f'{co2:.3f}'):>10} | "
               f"{(obj['output_t'] or 0):>10.3f} | {(intensity if intensity is not None else float('nan')):>11.2f} | "
               f"{quota}")
 

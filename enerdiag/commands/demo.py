@@ -134,7 +134,7 @@ def run_demo(plants: int, days: int, seed: int, timeout_s: float) -> None:
         codes = ",".join(f["code"] for f in row.get("findings", [])) or "-"
         intensity = row.get("intensity_kgce_per_t")
         typer.echo(
-            f"   {row['enterprise']}  tce={row.get('tce', 0):9.1f}  co2_t={row.get('co2_t', 0):9.1f}  "
+            f"   {row['enterprise']}  tce={row.get('tce', 0):9.1f}  co2_t={_one_decimal(row.get('co2_t')):>9}  "
             f"kgce/t={intensity if intensity is None else round(intensity, 1)!s:>7}  "
             f"quota={quota.get('status', 'n/a'):10}  findings={codes}  "
             f"(injected: {','.join(injected.get(row['enterprise'], [])) or '-'})"
@@ -238,3 +238,8 @@ def register(app: typer.Typer) -> None:
             run_demo(plants, days, seed, timeout)
         except InfluxError as exc:
             fail(str(exc))
+
+
+def _one_decimal(value: float | None) -> str:
+    """A figure to one decimal, or "—" when it is unknown (null is never printed as 0)."""
+    return "—" if value is None else f"{value:.1f}"
