@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from api import problems
 from api.audit import AuditMiddleware
 from api.context import ApiContext, Clock, system_clock
+from api.egress import EgressPolicy
 from api.models import ensure_tables
 from api.problems import PROBLEM_SCHEMA
 from api.ratelimit import RateLimit, RateLimiter
@@ -37,8 +38,10 @@ def create_app(
     clock: Clock = system_clock,
     rate_limit: RateLimit | None = None,
     allow_http_webhooks: bool = False,
+    webhook_policy: EgressPolicy | None = None,
 ) -> FastAPI:
-    """Build the API for `settings` (default: the process settings); tests pass a registry URL, clock and limit."""
+    """Build the API for `settings` (default: the process settings); tests pass a registry URL, clock and limit,
+    and webhook allowances (`allow_http_webhooks`, or a whole `webhook_policy`) that production never has."""
     s = settings or get_settings()
     ctx = ApiContext(
         settings=s,
@@ -46,7 +49,7 @@ def create_app(
         influx=influx or InfluxV1.from_settings(s),
         clock=clock,
         rate_limiter=RateLimiter(rate_limit or RateLimit()),
-        allow_http_webhooks=allow_http_webhooks,
+        webhook_policy=webhook_policy or EgressPolicy(allow_http=allow_http_webhooks),
     )
     ensure_tables(get_engine(ctx.registry_url))
     defer_checkpoints(get_engine(ctx.registry_url))  # audit commits never wait for a WAL checkpoint's fsync
@@ -71,8 +74,6 @@ def create_app(
 
 RATE_LIMIT_ENV = "ENERDIAG_API_RATE_LIMIT"
 """Requests per minute per API key for `enerdiag api` (default 600)."""
-WEBHOOK_HTTP_ENV = "ENERDIAG_API_WEBHOOK_ALLOW_HTTP"
-"""Set to 1 to accept plain-http webhook URLs (closed networks only)."""
 
 
 def app_from_env() -> FastAPI:
@@ -81,4 +82,4 @@ def app_from_env() -> FastAPI:
 
     raw = os.environ.get(RATE_LIMIT_ENV)
     limit = RateLimit(requests=int(raw)) if raw else None
-    return create_app(rate_limit=limit, allow_http_webhooks=os.environ.get(WEBHOOK_HTTP_ENV) == "1")
+    return create_app(rate_limit=limit)  # webhooks: https to public addresses only

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.access_state import AccessState
 from api.cache import FIGURES_TTL_S, HEALTH_TTL_S, REGISTRY_TTL_S, TTLCache
+from api.egress import EgressPolicy
 from api.ratelimit import RateLimit, RateLimiter
 from core.domain import DEFAULT_TIMEZONE
 from core.influx import InfluxV1
@@ -40,7 +41,7 @@ class ApiContext:
     influx: InfluxV1
     clock: Clock = system_clock
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(RateLimit()))
-    allow_http_webhooks: bool = False  # plain-http webhook URLs (tests, closed networks); https otherwise
+    webhook_policy: EgressPolicy = field(default_factory=EgressPolicy)  # webhook URLs (api.egress)
     figures: TTLCache[Any] = field(default_factory=lambda: TTLCache(FIGURES_TTL_S))
     enterprises: TTLCache[Any] = field(default_factory=lambda: TTLCache(REGISTRY_TTL_S))
     health: TTLCache[Any] = field(default_factory=lambda: TTLCache(HEALTH_TTL_S, max_entries=1))

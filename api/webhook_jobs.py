@@ -1,21 +1,15 @@
 """The monitoring job: find events for every webhook's consented enterprises, then deliver what is due.
 
 Run by `enerdiag webhooks run`. Detection is idempotent (one delivery row per webhook and event key), so
-scanning again never sends an event twice. Deliveries are retried with exponential backoff; every
-attempt is recorded on its row and in the audit log (the bank received the enterprise's data).
-Consent is checked again when sending: a consent revoked (or no longer granting the event's scope) after
-detection stops the delivery. Each event needs its own scope (`api.webhooks.EVENT_SCOPES`).
+scanning again never sends an event twice. Delivery is `api.webhook_delivery` (claims, deadlines, retries with
+backoff, audit; consent checked again when sending). Each event needs its own scope (`api.webhooks.EVENT_SCOPES`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,32 +20,14 @@ from analytics.registry_view import load_enterprises
 from api.figures import read_days
 from api.models import Webhook, WebhookDelivery
 from api.warehouse import read_report, warehouse_meters
-from api.webhooks import (
-    EVENT_SCOPES,
-    MAX_ATTEMPTS,
-    SIGNATURE_HEADER,
-    WAREHOUSE_WINDOW_DAYS,
-    backoff_s,
-    detect,
-    detect_cold_store_event,
-    sign,
-)
+from api.webhook_delivery import RunReport, deliver_due  # noqa: F401  (the job's second half, re-exported)
+from api.webhooks import EVENT_SCOPES, WAREHOUSE_WINDOW_DAYS, detect, detect_cold_store_event
 from core.influx import InfluxV1
-from core.registry.access import active_consent, consented_enterprises, record_audit
+from core.registry.access import consented_enterprises
 
 LOOKBACK_DAYS = 36
 ELECTRICITY_EVENTS = frozenset(kind for kind, scope in EVENT_SCOPES.items() if scope == "credit")
 COLD_STORE_EVENT = "cold_store_failure"
-
-
-@dataclass
-class RunReport:
-    """What one pass did."""
-
-    queued: int = 0
-    delivered: int = 0
-    retried: int = 0
-    failed: int = 0
 
 
 def scan(session: Session, influx: InfluxV1, today: dt.date, now: dt.datetime) -> int:
@@ -119,45 +95,3 @@ def _queue(session: Session, hook_id: int, key: str, kind: str, code: str, paylo
     except IntegrityError:  # another monitor process queued it first
         return False
     return True
-
-
-def deliver_due(session: Session, http: httpx.Client, now: dt.datetime, today: dt.date,
-                clock: Callable[[], float] = time.time) -> RunReport:
-    """Send every pending delivery whose time has come; record the outcome and the next try."""
-    report = RunReport()
-    due = list(session.scalars(
-        select(WebhookDelivery).where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now)
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-    ))
-    for delivery in due:
-        hook = session.get(Webhook, delivery.webhook_id)
-        consent = active_consent(session, hook.bank_id, delivery.enterprise_code, today) if hook else None
-        scope = EVENT_SCOPES.get(delivery.event_type)
-        if hook is None or hook.revoked_at is not None or consent is None or scope not in consent.scopes:
-            delivery.state = "failed"
-            delivery.last_error = f"webhook removed, or consent no longer active or without the {scope!r} scope"
-            report.failed += 1
-            continue
-        body = delivery.payload.encode()
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(hook.secret, int(clock()), body),
-                   "X-Enerdiag-Event": delivery.event_type, "X-Enerdiag-Delivery": str(delivery.id)}
-        delivery.attempts += 1
-        status, error = 0, None
-        try:
-            response = http.post(hook.url, content=body, headers=headers, timeout=10.0)
-            status = response.status_code
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {str(exc)[:200]}"
-        delivery.last_status, delivery.last_error = status or None, error
-        record_audit(session, hook.bank_id, delivery.enterprise_code, f"webhook:{delivery.event_type}:{delivery.id}",
-                     status, at=now)
-        if 200 <= status < 300:
-            delivery.state, delivery.delivered_at = "delivered", now
-            report.delivered += 1
-        elif delivery.attempts >= MAX_ATTEMPTS:
-            delivery.state = "failed"
-            report.failed += 1
-        else:
-            delivery.next_attempt_at = now + dt.timedelta(seconds=backoff_s(delivery.attempts))
-            report.retried += 1
-    return report

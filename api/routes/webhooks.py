@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
@@ -13,6 +12,7 @@ from starlette.responses import Response
 
 from api.auth import AuthenticatedBank
 from api.context import context_of
+from api.egress import EgressPolicy, EgressRefused, check_url
 from api.models import Webhook, WebhookDelivery
 from api.problems import ProblemError
 from api.responses import json_response
@@ -51,13 +51,13 @@ class Delivery(BaseModel):
     next_attempt_at: str
 
 
-def _check_url(url: str, allow_http: bool) -> None:
-    parts = urlsplit(url)
-    schemes = ("https", "http") if allow_http else ("https",)
-    if parts.scheme not in schemes or not parts.hostname:
-        raise ProblemError(422, "invalid-parameter", "Invalid request parameter",
-                           f"body parameter 'url': must be an absolute {' or '.join(schemes)} URL",
-                           extra={"errors": [{"in": "body", "name": "url", "message": "not an allowed URL"}]})
+def _check_url(url: str, policy: EgressPolicy) -> None:
+    """422 unless `url` is an https URL whose host resolves to public addresses only (api.egress)."""
+    try:
+        check_url(url, policy)
+    except EgressRefused as exc:
+        raise ProblemError(422, "invalid-parameter", "Invalid request parameter", f"body parameter 'url': {exc}",
+                           extra={"errors": [{"in": "body", "name": "url", "message": str(exc)}]}) from exc
 
 
 def _out(hook: Webhook, secret: str | None = None) -> dict[str, object]:
@@ -73,7 +73,7 @@ def _not_found(hook_id: int) -> ProblemError:
 def create_webhook(request: Request, principal: AuthenticatedBank, spec: WebhookCreate) -> Response:
     """Events are POSTed as JSON, signed with the returned secret (docs/api.md, "Webhooks")."""
     ctx = context_of(request)
-    _check_url(spec.url, ctx.allow_http_webhooks)
+    _check_url(spec.url, ctx.webhook_policy)
     secret = secrets.token_urlsafe(32)
     with ctx.session() as session:
         count = session.scalar(select(func.count()).select_from(Webhook).where(
@@ -110,14 +110,15 @@ def delete_webhook(request: Request, principal: AuthenticatedBank,
     return Response(status_code=204)
 
 
-@router.get("/v1/webhooks/{hook_id}/deliveries", response_model=list[Delivery], summary="Deliveries, newest first")
+@router.get("/v1/webhooks/{hook_id}/deliveries", response_model=list[Delivery],
+            summary="Deliveries of a webhook (not of a removed one), newest first")
 def list_deliveries(request: Request, principal: AuthenticatedBank,
                     hook_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
                     limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Response:
     ctx = context_of(request)
     with ctx.session() as session:
         hook = session.get(Webhook, hook_id)
-        if hook is None or hook.bank_id != principal.bank_id:
+        if hook is None or hook.bank_id != principal.bank_id or hook.revoked_at is not None:
             raise _not_found(hook_id)
         rows = session.scalars(select(WebhookDelivery).where(WebhookDelivery.webhook_id == hook_id)
                                .order_by(WebhookDelivery.id.desc()).limit(limit))

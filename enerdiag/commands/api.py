@@ -32,8 +32,6 @@ def webhooks_run(
     import datetime as dt
     import time
 
-    import httpx
-
     from api.context import CONSENT_TIMEZONE
     from api.models import ensure_tables
     from api.webhook_jobs import deliver_due, scan
@@ -42,14 +40,14 @@ def webhooks_run(
 
     try:
         ensure_tables(get_engine())
-        with InfluxV1.from_settings() as influx, httpx.Client(follow_redirects=False) as http:
+        with InfluxV1.from_settings() as influx:
             while True:
                 now = dt.datetime.now(dt.UTC).replace(microsecond=0)
                 today = now.astimezone(CONSENT_TIMEZONE).date()
                 with session_scope() as session:
                     queued = scan(session, influx, today, now)
                 with session_scope() as session:
-                    report = deliver_due(session, http, now, today)
+                    report = deliver_due(session, now, today)
                 print(f"webhooks: {queued} queued, {report.delivered} delivered, {report.retried} to retry, "
                       f"{report.failed} failed", file=sys.stderr)
                 if once:

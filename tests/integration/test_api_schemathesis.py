@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from schemathesis import checks as st_checks
 
 from api.app import create_app
+from api.egress import EgressPolicy
 from api.ratelimit import RateLimit
 from core.influx import InfluxV1
 from core.registry.access import SCOPES, grant_consent
@@ -41,6 +42,8 @@ from tests.unit.test_api_support import E1, START, Clock, FakeInflux, World, bea
 pytestmark = pytest.mark.integration
 
 PROBLEM_MEMBERS = ("type", "title", "status", "detail", "instance")
+EXAMPLE_DNS = EgressPolicy(resolve=lambda host, port: ["93.184.215.14"] if host == "bank-a.example" else [])
+"""Production's webhook rules; `bank-a.example` resolves to a public address (this machine has no DNS)."""
 BOUNDED = settings(max_examples=25, derandomize=True, deadline=None, database=None,
                    suppress_health_check=list(HealthCheck))
 """Per operation and test (plus schemathesis' boundary examples): about 2,000 requests, some 20 s."""
@@ -110,7 +113,7 @@ def api(services: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api
     try:
         seed_enterprise_data(influx, world.url, E1)
         app = create_app(registry_url=world.url, influx=influx, clock=Clock(START),
-                         rate_limit=RateLimit(requests=1_000_000), allow_http_webhooks=True)
+                         rate_limit=RateLimit(requests=1_000_000), webhook_policy=EXAMPLE_DNS)
         assert app.openapi() == DOCUMENT_APP.openapi()
         yield Api(app, TestClient(app, raise_server_exceptions=False), world)
     finally:

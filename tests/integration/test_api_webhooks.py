@@ -11,7 +11,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
@@ -20,7 +19,9 @@ from sqlalchemy import select
 from analytics.registry_view import load_enterprises
 from analytics.rollup_job import run_rollup
 from api.app import create_app
+from api.egress import EgressPolicy
 from api.models import WebhookDelivery
+from api.webhook_delivery import DeliveryPolicy
 from api.webhook_jobs import deliver_due, scan
 from api.webhooks import SIGNATURE_HEADER, verify_signature
 from core.influx import InfluxV1, line
@@ -33,6 +34,9 @@ pytestmark = pytest.mark.integration
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = dt.date(2026, 11, 26)
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)  # 10:00 Beijing
+TEST_EGRESS = EgressPolicy(allow_http=True, allow_loopback=True)
+"""The receivers run on this machine: the test-only allowances (production refuses both, test_api_egress)."""
+LOOPBACK = DeliveryPolicy(egress=TEST_EGRESS)
 
 
 class Receiver:
@@ -103,7 +107,7 @@ def write_history(world: World, influx: InfluxV1) -> None:
 
 def test_shutdown_event_is_signed_retried_and_recorded(world: World, influx: InfluxV1, receiver: Receiver) -> None:
     write_history(world, influx)
-    app = create_app(registry_url=world.url, influx=influx, clock=Clock(NOW), allow_http_webhooks=True)
+    app = create_app(registry_url=world.url, influx=influx, clock=Clock(NOW), webhook_policy=TEST_EGRESS)
     client = TestClient(app)
     key = bearer(world.keys["a"])
     hook = client.post("/v1/webhooks", json={"url": receiver.url, "events": ["shutdown", "activity_drop"]},
@@ -114,13 +118,12 @@ def test_shutdown_event_is_signed_retried_and_recorded(world: World, influx: Inf
     with session_scope(world.url) as s:
         assert scan(s, influx, TODAY, NOW) == 0  # idempotent
 
-    with httpx.Client() as http:
-        moments = [NOW, NOW + dt.timedelta(seconds=10), NOW + dt.timedelta(seconds=30), NOW + dt.timedelta(seconds=90)]
-        outcomes = []
-        for moment in moments:
-            with session_scope(world.url) as s:
-                r = deliver_due(s, http, moment, TODAY, clock=lambda m=moment: m.timestamp())
-                outcomes.append((r.delivered, r.retried))
+    moments = [NOW, NOW + dt.timedelta(seconds=10), NOW + dt.timedelta(seconds=30), NOW + dt.timedelta(seconds=90)]
+    outcomes = []
+    for moment in moments:
+        with session_scope(world.url) as s:
+            r = deliver_due(s, moment, TODAY, LOOPBACK, clock=lambda m=moment: m.timestamp())
+            outcomes.append((r.delivered, r.retried))
     # 500 at once; nothing due 10 s later; 503 after the 30 s backoff; delivered after the next 60 s
     assert outcomes == [(0, 1), (0, 0), (0, 1), (1, 0)]
     assert len(receiver.received) == 3
@@ -139,14 +142,14 @@ def test_shutdown_event_is_signed_retried_and_recorded(world: World, influx: Inf
 
 def test_revoked_consent_stops_a_pending_delivery(world: World, influx: InfluxV1, receiver: Receiver) -> None:
     write_history(world, influx)
-    client = TestClient(create_app(registry_url=world.url, influx=influx, clock=Clock(NOW), allow_http_webhooks=True))
+    client = TestClient(create_app(registry_url=world.url, influx=influx, clock=Clock(NOW), webhook_policy=TEST_EGRESS))
     client.post("/v1/webhooks", json={"url": receiver.url, "events": ["shutdown"]}, headers=bearer(world.keys["a"]))
     with session_scope(world.url) as s:
         assert scan(s, influx, TODAY, NOW) == 1
     with session_scope(world.url) as s:
         revoke_consent(s, E1, "bank-a")
-    with httpx.Client() as http, session_scope(world.url) as s:
-        report = deliver_due(s, http, NOW, TODAY)
+    with session_scope(world.url) as s:
+        report = deliver_due(s, NOW, TODAY, LOOPBACK)
     assert (report.delivered, report.failed) == (0, 1)
     assert receiver.received == []
     with session_scope(world.url) as s:
@@ -223,7 +226,7 @@ def write_cold_store(world: World, influx: InfluxV1) -> None:
 
 def cold_hooks(world: World, influx: InfluxV1, url: str) -> tuple[TestClient, dict[str, object], dict[str, object]]:
     client = TestClient(create_app(registry_url=world.url, influx=influx, clock=Clock(COLD_NOW),
-                                   allow_http_webhooks=True))
+                                   webhook_policy=TEST_EGRESS))
     spec = {"url": url, "events": ["cold_store_failure"]}
     hook_a = client.post("/v1/webhooks", json=spec, headers=bearer(world.keys["a"])).json()
     hook_b = client.post("/v1/webhooks", json=spec, headers=bearer(world.keys["b"])).json()
@@ -244,8 +247,8 @@ def test_cold_store_failure_is_detected_signed_and_delivered(cold_world: World, 
             rows = s.scalars(select(WebhookDelivery)).all()
             assert [(r.webhook_id, r.enterprise_code, r.event_key) for r in rows] == [
                 (hook_b["id"], E2, f"cold_store_failure:{E2}:2026-10-08")]
-        with httpx.Client() as http, session_scope(cold_world.url) as s:
-            report = deliver_due(s, http, COLD_NOW, COLD_TODAY, clock=lambda: COLD_NOW.timestamp())
+        with session_scope(cold_world.url) as s:
+            report = deliver_due(s, COLD_NOW, COLD_TODAY, LOOPBACK, clock=lambda: COLD_NOW.timestamp())
         assert (report.delivered, report.failed) == (1, 0)
     finally:
         receiver.close()
@@ -292,8 +295,8 @@ def test_cold_store_failure_needs_the_warehouse_scope_when_sent(cold_world: Worl
         assert scan(s, influx, COLD_TODAY, COLD_NOW) == 1
     with session_scope(cold_world.url) as s:
         grant_consent(s, E2, "bank-b", ["credit"], dt.date(2027, 6, 30))  # the enterprise narrows its consent
-    with httpx.Client() as http, session_scope(cold_world.url) as s:
-        report = deliver_due(s, http, COLD_NOW, COLD_TODAY)
+    with session_scope(cold_world.url) as s:
+        report = deliver_due(s, COLD_NOW, COLD_TODAY, LOOPBACK)
     assert (report.delivered, report.failed) == (0, 1)
     assert receiver.received == []
     with session_scope(cold_world.url) as s:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from analytics.calendar import local_midnight_s
 from analytics.warehouse import WarehouseReport, warehouse_report
 from api.app import create_app
+from api.egress import EgressPolicy
 from api.indicators import Day
 from api.webhooks import (
     EXCURSION_MIN_MINUTES,
@@ -25,6 +26,8 @@ from api.webhooks import (
 from tests.unit.test_api_support import START, Clock, FakeInflux, World, bearer, make_world
 
 DAY = dt.date(2026, 11, 25)
+PUBLIC_DNS = EgressPolicy(resolve=lambda host, port: ["93.184.215.14"] if host.endswith(".example") else [])
+"""Production's rules, with a resolver that answers for the `.example` names (this machine has no DNS)."""
 
 
 def history(values: dict[int, float], default: float = 100.0, completeness: float = 1.0) -> list[Day]:
@@ -150,7 +153,8 @@ def world(tmp_path: Path) -> World:
 
 
 def test_register_list_delete(world: World) -> None:
-    client = TestClient(create_app(registry_url=world.url, influx=FakeInflux(), clock=Clock(START)))  # type: ignore[arg-type]
+    client = TestClient(create_app(registry_url=world.url, influx=FakeInflux(), clock=Clock(START),  # type: ignore[arg-type]
+                                   webhook_policy=PUBLIC_DNS))
     key_a, key_b = bearer(world.keys["a"]), bearer(world.keys["b"])
     created = client.post("/v1/webhooks", json={"url": "https://bank-a.example/hooks", "events": ["shutdown"]},
                           headers=key_a)
@@ -163,6 +167,8 @@ def test_register_list_delete(world: World) -> None:
     assert client.delete(f"/v1/webhooks/{hook['id']}", headers=key_b).status_code == 404  # not bank b's
     assert client.delete(f"/v1/webhooks/{hook['id']}", headers=key_a).status_code == 204
     assert client.get("/v1/webhooks", headers=key_a).json() == []
+    gone = client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=key_a)  # issue 15 D9
+    assert (gone.status_code, gone.json()["type"]) == (404, "urn:enerdiag:problem:webhook-not-found")
     empty = client.post("/v1/webhooks", json={"url": "https://x.example", "events": []}, headers=key_a)
     assert empty.status_code == 422
     unknown = client.post("/v1/webhooks", json={"url": "https://x.example", "events": ["fire"]}, headers=key_a)
@@ -170,7 +176,8 @@ def test_register_list_delete(world: World) -> None:
 
 
 def test_cold_store_failure_can_be_subscribed(world: World) -> None:
-    client = TestClient(create_app(registry_url=world.url, influx=FakeInflux(), clock=Clock(START)))  # type: ignore[arg-type]
+    client = TestClient(create_app(registry_url=world.url, influx=FakeInflux(), clock=Clock(START),  # type: ignore[arg-type]
+                                   webhook_policy=PUBLIC_DNS))
     events = ["cold_store_failure", "shutdown", "activity_drop"]
     created = client.post("/v1/webhooks", json={"url": "https://bank-b.example/hooks", "events": events},
                           headers=bearer(world.keys["b"]))
