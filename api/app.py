@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from api import problems
-from api.audit import AuditMiddleware
+from api.audit import AuditMiddleware, stream_anonymous_to_stderr
 from api.context import ApiContext, Clock, system_clock
 from api.egress import EgressPolicy
+from api.limits import SizeLimitMiddleware
 from api.models import ensure_tables
 from api.problems import PROBLEM_SCHEMA
 from api.ratelimit import RateLimit, RateLimiter
@@ -26,7 +27,7 @@ enterprise resource is audited. Errors are `application/problem+json` (RFC 9457)
 figure, in Chinese and English: `docs/api.md`."""
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: PROBLEM_SCHEMA for status in (401, 403, 404, 422, 429, 500, 503)
+    status: PROBLEM_SCHEMA for status in (401, 403, 404, 413, 422, 429, 431, 500, 503)
 }
 
 
@@ -65,6 +66,7 @@ def create_app(
     app.state.ctx = ctx
     problems.install(app)
     app.add_middleware(AuditMiddleware, ctx=ctx)
+    app.add_middleware(SizeLimitMiddleware)  # added last: outermost, before audit and authentication
     app.include_router(health.router)
     app.include_router(enterprises.router)
     app.include_router(figures.router)
@@ -80,6 +82,7 @@ def app_from_env() -> FastAPI:
     """The factory uvicorn calls in each worker (`api.app:app_from_env`): process settings, env rate limit."""
     import os
 
+    stream_anonymous_to_stderr()
     raw = os.environ.get(RATE_LIMIT_ENV)
     limit = RateLimit(requests=int(raw)) if raw else None
     return create_app(rate_limit=limit)  # webhooks: https to public addresses only

@@ -1,8 +1,13 @@
 """Audit of every request that reaches an enterprise resource, allowed or denied, with its final status.
 
-A pure ASGI middleware: it sees the status the client will get (200, 401, 403, 404, 422, 429, 500 …),
-writes the record before the response starts, and answers 500 instead of serving data it could not
-audit (征信业务管理办法 asks that every query be traceable).
+A pure ASGI middleware: it sees the status the client will get (200, 403, 404, 422, 429, 500 …), writes the
+record before the response starts, and answers 500 `audit-unavailable` instead of serving data it could not
+audit (征信业务管理办法 asks that every query be traceable), also when the registry itself fails the request.
+
+Only requests made with a valid key enter an enterprise's audit trail: a request without one (401, or 429 for
+an address with too many failed keys) read nothing, and anyone could send any number of them. They go to an
+anonymous stream of their own, the `enerdiag.api.anonymous` log (one JSON line each: time, client address,
+method, path, status), which costs no registry write.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import datetime as dt
 import logging
 import re
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +35,18 @@ ENTERPRISE_PATH = re.compile(r"^/v1/enterprises/([0-9A-Z]{18})(?:/|$)")
 """Paths of one enterprise's resources; other shapes cannot name an enterprise and are not audited."""
 
 log = logging.getLogger("enerdiag.api.audit")
+anonymous_log = logging.getLogger("enerdiag.api.anonymous")
+"""The anonymous stream: requests to enterprise resources without a valid key (never in an audit trail)."""
+
+
+def stream_anonymous_to_stderr() -> None:
+    """Send the anonymous stream to stderr (`enerdiag api`: uvicorn logs only warnings), once per process."""
+    if not anonymous_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+        anonymous_log.addHandler(handler)
+        anonymous_log.setLevel(logging.INFO)
+        anonymous_log.propagate = False
 
 
 AuditRow = tuple[str | None, str, str, int, dt.datetime]
@@ -189,14 +207,25 @@ class AuditMiddleware:
 
         try:
             await self.app(scope, receive, audited_send)
-        except Exception:
-            if not state["audited"]:
-                state["audited"] = True
-                await self._record(scope, code, path, 500)
-            raise
+        except Exception as exc:
+            if state["audited"]:
+                raise
+            state["audited"] = True
+            if await self._record(scope, code, path, 500) and not isinstance(exc, DBAPIError):
+                raise
+            # the registry failed the request (locked, down) or its record could not be written: no data
+            log.error("request to %s failed on the registry (%s); answered audit-unavailable", code,
+                      type(exc).__name__)
+            await self._send_unaudited(scope, send)
 
     async def _record(self, scope: Scope, code: str, path: str, status: int) -> bool:
         bank_id = scope.get("state", {}).get("bank_id")
+        if bank_id is None:
+            client = scope.get("client")
+            anonymous_log.info("%s", orjson.dumps({
+                "at": self.ctx.now().isoformat(timespec="seconds"), "client": client[0] if client else None,
+                "method": scope.get("method"), "path": path[:1000], "status": status}).decode())
+            return True
         try:
             await self.writer.write((bank_id, code, path, status, self.ctx.now().replace(microsecond=0)))
         except Exception:

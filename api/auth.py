@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.context import ApiContext, context_of
+from api.guards import too_many_failures
 from api.problems import ProblemError
 from core.registry.access import KEY_PATTERN, secret_matches, secret_remembered
-from core.registry.hashing import burn_verify_time
 from core.registry.models import Enterprise, Meter
 
 BEARER = re.compile(r"^Bearer[ \t]+(\S{1,512})[ \t]*$", re.IGNORECASE)
@@ -103,11 +103,14 @@ def _first_verification(key_id: str, secret: str, encoded: str) -> bool:
             _FIRST_LOCKS.pop(key_id, None)  # bounded: bogus key ids leave nothing behind
 
 
-async def verify_key(ctx: ApiContext, plaintext: str, now: dt.datetime) -> tuple[str, str] | None:
+async def verify_key(ctx: ApiContext, plaintext: str, now: dt.datetime,
+                     remembered_only: bool = False) -> tuple[str, str] | None:
     """(bank id, key id) of a well-formed, known, matching, unrevoked and unexpired key; else None.
 
-    argon2 (a key's first use in this process, and the equal-time burn for unknown keys) runs in the thread
-    pool; a remembered key costs a dictionary lookup, so the event loop is never blocked by hashing.
+    An unknown key id is refused at the cost of one indexed read: no argon2 (its secret is 256 random bits, so
+    knowing that an id exists helps no one guess it). argon2 (a key's first use in this process) runs in the
+    thread pool; a remembered key costs a dictionary lookup, so the event loop is never blocked by hashing.
+    `remembered_only`: refuse, without argon2, a key this process has not verified before.
     """
     match = KEY_PATTERN.match(plaintext.strip())
     if match is None:
@@ -115,10 +118,9 @@ async def verify_key(ctx: ApiContext, plaintext: str, now: dt.datetime) -> tuple
     key_id, secret = match.groups()
     facts = ctx.access.key(key_id)
     if facts is None:
-        await run_in_threadpool(burn_verify_time, secret)
         return None
-    if not secret_remembered(key_id, secret, facts.secret_hash) and not await run_in_threadpool(
-            _first_verification, key_id, secret, facts.secret_hash):
+    if not secret_remembered(key_id, secret, facts.secret_hash) and (remembered_only or not await run_in_threadpool(
+            _first_verification, key_id, secret, facts.secret_hash)):
         return None
     # revocation is read through the registry version on every request, expiry against the clock
     if not facts.usable(now):
@@ -126,20 +128,35 @@ async def verify_key(ctx: ApiContext, plaintext: str, now: dt.datetime) -> tuple
     return facts.bank_id, key_id
 
 
+def client_address(request: Request) -> str:
+    """The caller's address (the proxy's `X-Forwarded-For` when uvicorn trusts the proxy, docs/security.md)."""
+    return request.client.host if request.client else "unknown"
+
+
 async def authenticate(request: Request) -> Principal:
-    """Verify the Bearer key (argon2id, constant time) and count the request against the key's rate limit."""
+    """Verify the Bearer key (argon2id, constant time) and count the request against the key's rate limit.
+
+    Failed authentications are counted per client address (`api.guards.FailureLimiter`); past the limit the
+    address is refused with 429 before any argon2 work, except for keys this process has already verified."""
     ctx = context_of(request)
+    now = ctx.now()
+    address = client_address(request)
+    blocked = ctx.failures.blocked(address, now.timestamp())
+
+    def failed(problem: ProblemError) -> ProblemError:
+        ctx.failures.fail(address, now.timestamp())
+        return too_many_failures(blocked, ctx.failures.limit) if blocked is not None else problem
+
     header = request.headers.get("authorization")
     if not header:
-        raise unauthorized("this endpoint needs an API key: send 'Authorization: Bearer <key>'")
+        raise failed(unauthorized("this endpoint needs an API key: send 'Authorization: Bearer <key>'"))
     match = BEARER.match(header)
     if match is None:
-        raise unauthorized("the Authorization header must be 'Bearer <key>'", "invalid_request")
-    now = ctx.now()
+        raise failed(unauthorized("the Authorization header must be 'Bearer <key>'", "invalid_request"))
     ctx.access.sync()
-    verified = await verify_key(ctx, match.group(1), now)
+    verified = await verify_key(ctx, match.group(1), now, remembered_only=blocked is not None)
     if verified is None:
-        raise unauthorized("the API key is unknown, wrong, revoked or expired", "invalid_token")
+        raise failed(unauthorized("the API key is unknown, wrong, revoked or expired", "invalid_token"))
     bank_id, key_id = verified
     request.state.bank_id = bank_id
     bucket = f"key:{key_id}"

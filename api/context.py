@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.access_state import AccessState
 from api.cache import FIGURES_TTL_S, HEALTH_TTL_S, REGISTRY_TTL_S, TTLCache
 from api.egress import EgressPolicy
+from api.guards import FailureLimiter, HeavyLimiter
 from api.ratelimit import RateLimit, RateLimiter
 from core.domain import DEFAULT_TIMEZONE
 from core.influx import InfluxV1
@@ -42,6 +43,8 @@ class ApiContext:
     clock: Clock = system_clock
     rate_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(RateLimit()))
     webhook_policy: EgressPolicy = field(default_factory=EgressPolicy)  # webhook URLs (api.egress)
+    failures: FailureLimiter = field(default_factory=FailureLimiter)  # failed keys per client address
+    heavy: HeavyLimiter = field(default_factory=HeavyLimiter)  # computing requests per bank
     figures: TTLCache[Any] = field(default_factory=lambda: TTLCache(FIGURES_TTL_S))
     enterprises: TTLCache[Any] = field(default_factory=lambda: TTLCache(REGISTRY_TTL_S))
     health: TTLCache[Any] = field(default_factory=lambda: TTLCache(HEALTH_TTL_S, max_entries=1))

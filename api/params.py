@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Final
+from typing import Annotated, Any, Final
+
+from pydantic import BeforeValidator
 
 from api.problems import ProblemError
 
@@ -19,6 +21,18 @@ LATEST: Final = dt.date(2099, 12, 31)
 """Dates outside [EARLIEST, LATEST] are refused: no meter data predates them, and calendar arithmetic stays safe."""
 MONTH_PATTERN: Final = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 _MONTH = re.compile(MONTH_PATTERN)
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _iso_day(value: Any) -> Any:
+    """Only the contract's `YYYY-MM-DD`: pydantic alone also takes epoch seconds and midnight datetimes."""
+    if isinstance(value, str) and not _DAY.match(value):
+        raise ValueError(f"{value[:40]!r} is not a date in the form YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_day)]
+"""A query parameter that is a calendar day written `YYYY-MM-DD`, nothing else (issue 15 D9)."""
 
 
 def invalid(name: str, message: str) -> ProblemError:

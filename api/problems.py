@@ -30,6 +30,7 @@ HTTP_TITLES: dict[int, str] = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    413: "Content Too Large",
     422: "Unprocessable Content",
     429: "Too Many Requests",
     500: "Internal Server Error",
@@ -155,6 +156,9 @@ async def _on_http(request: Request, exc: Exception) -> Response:
             f"body: {exc.detail}: send a UTF-8 JSON object", extra={"errors": [
                 {"in": "body", "name": "body", "message": str(exc.detail)}]},
         )
+    if status == 413:  # a body without a length grew past api.limits.MAX_BODY_BYTES while it was read
+        return problem_response(request, 413, TYPE_BASE + "body-too-large", HTTP_TITLES[413], str(exc.detail),
+                                headers={"Connection": "close"})
     if status == 404:
         detail = f"there is no resource at {request.url.path}; see /openapi.json for the API's paths"
     elif status == 405:

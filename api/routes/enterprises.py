@@ -11,15 +11,14 @@ from starlette.responses import Response
 
 from api.auth import AuthenticatedBank, EnterpriseAccess, require_scope
 from api.context import context_of
-from api.params import DEFAULT_PAGE, MAX_HOURLY_DAYS, MAX_PAGE, check_period
-from api.problems import ProblemError
-from api.responses import json_response
+from api.params import DEFAULT_PAGE, MAX_HOURLY_DAYS, MAX_PAGE, IsoDate, check_period
+from api.responses import dumps, json_response, spliced_response
+from api.routes.figures import cached_figure
 from api.schemas import EnterpriseList, Series
 from api.series import Interval
 from api.series_source import Request as SeriesRequest
 from api.series_source import counter_series, gauge_series
 from core.domain import QUANTITIES, QuantityKind
-from core.influx import InfluxError
 from core.registry.models import Consent, Enterprise
 
 router = APIRouter(tags=["enterprises"])
@@ -64,57 +63,49 @@ def list_enterprises(
     return json_response({"items": items, "next_after": next_after})
 
 
+def series_cost(interval: Interval, start: dt.date, end: dt.date, meters: int) -> int:
+    """Points a series answer holds (buckets × meters): what `api.guards.HeavyLimiter` charges a bank for it."""
+    days = (end - start).days
+    buckets = {Interval.HOUR: days * 24, Interval.DAY: days, Interval.MONTH: days // 28 + 1}[interval]
+    return buckets * max(meters, 1)
+
+
 @router.get(
     "/v1/enterprises/{code}/series",
     response_model=Series,
     summary="A quantity's series per meter in the enterprise's local time [series]",
 )
-def series(
+async def series(
     request: Request,
     quantity: Annotated[QuantityName, Query(description="a quantity of CONTRACTS.md section 2")],
     interval: Annotated[Interval, Query(description="bucket width in local time")],
-    start: Annotated[dt.date, Query(alias="from", description="first local day (YYYY-MM-DD), inclusive")],
-    end: Annotated[dt.date, Query(alias="to", description="local day (YYYY-MM-DD) the period ends, exclusive")],
+    start: Annotated[IsoDate, Query(alias="from", description="first local day (YYYY-MM-DD), inclusive")],
+    end: Annotated[IsoDate, Query(alias="to", description="local day (YYYY-MM-DD) the period ends, exclusive")],
     access: EnterpriseAccess = require_scope("series"),  # type: ignore[assignment]
     meter: Annotated[str | None, Query(pattern=METER_PATTERN, description="only this meter")] = None,
 ) -> Response:
-    """Gauges: sample-weighted mean per interval from the raw readings. Counters: consumption from the rollups."""
+    """Gauges: sample-weighted mean per interval from the raw readings. Counters: consumption from the rollups.
+
+    Answers are cached per process for a minute (per registry version); a bank's uncached requests are limited
+    in concurrency and points per minute (`api.guards.HeavyLimiter`: 429 over either)."""
     check_period(start, end, max_days=MAX_HOURLY_DAYS if interval is Interval.HOUR else None)
     spec = QUANTITIES[quantity]
     counter = spec.kind is QuantityKind.COUNTER
     ctx = context_of(request)
     req = SeriesRequest(access.code, quantity, interval, start, end, access.timezone, meter)
-    try:
+
+    def compute() -> bytes:
         by_meter = counter_series(ctx.influx, req) if counter else gauge_series(ctx.influx, req)
-    except InfluxError as exc:
-        raise ProblemError(
-            503, "influxdb-unavailable", "Service Unavailable", "the time-series store does not answer; retry later",
-            headers={"Retry-After": "30"},
-        ) from exc
-    registry = {m.meter_id: m for m in access.meters}
-    meters = []
-    for meter_id in sorted(by_meter):
-        info = registry.get(meter_id)
-        meters.append(
-            {
-                "meter": meter_id,
-                "role": info.role if info else None,
-                "multiplier": info.multiplier if info else None,
-                "points": by_meter[meter_id],
-            }
-        )
-    objections = ctx.access.objections(access.code, (quantity,))
-    return json_response(
-        {
-            "enterprise": access.code,
-            "quantity": quantity,
-            "unit": spec.unit,
-            "kind": spec.kind.value,
-            "aggregation": "sum" if counter else "mean",
-            "interval": interval.value,
-            "timezone": access.timezone,
-            "period": {"from": start.isoformat(), "to": end.isoformat()},
-            "meters": meters,
-            "objections": objections,
-        }
-    )
+        registry = {m.meter_id: m for m in access.meters}
+        return dumps({"meters": [
+            {"meter": meter_id, "role": info.role if info else None, "multiplier": info.multiplier if info else None,
+             "points": by_meter[meter_id]}
+            for meter_id in sorted(by_meter) for info in (registry.get(meter_id),)]})
+
+    key = ("series", access.code, quantity, interval, start, end, meter, ctx.access.version)
+    body = await cached_figure(ctx, key, compute, access.bank_id,
+                               series_cost(interval, start, end, 1 if meter else len(access.meters)))
+    head = {"enterprise": access.code, "quantity": quantity, "unit": spec.unit, "kind": spec.kind.value,
+            "aggregation": "sum" if counter else "mean", "interval": interval.value, "timezone": access.timezone,
+            "period": {"from": start.isoformat(), "to": end.isoformat()}}
+    return spliced_response(head, body, {"objections": ctx.access.objections(access.code, (quantity,))})

@@ -29,7 +29,7 @@ from api.figures import (
     order_verification,
     total_meters,
 )
-from api.params import MONTH_PATTERN, check_date, check_period, invalid, next_month, parse_month
+from api.params import MONTH_PATTERN, IsoDate, check_date, check_period, invalid, next_month, parse_month
 from api.precompute import read_snapshot_json
 from api.problems import ProblemError
 from api.responses import dumps, spliced_response
@@ -57,14 +57,22 @@ def enterprise_of(ctx: ApiContext, code: str) -> EnterpriseInfo:
     return info
 
 
+def day_cost(start: dt.date, end: dt.date, access: EnterpriseAccess) -> int:
+    """Points of a figure computed from daily rollups over [start, end): days × meters (`cached_figure`)."""
+    return max((end - start).days, 1) * max(len(access.meters), 1)
+
+
 def influx_unavailable() -> ProblemError:
     return ProblemError(503, "influxdb-unavailable", "Service Unavailable",
                         "the time-series store does not answer; retry later", headers={"Retry-After": "30"})
 
 
-async def cached_figure(ctx: ApiContext, key: tuple[Any, ...], compute: Callable[[], dict[str, Any] | bytes]) -> bytes:
+async def cached_figure(ctx: ApiContext, key: tuple[Any, ...], compute: Callable[[], dict[str, Any] | bytes],
+                        bank_id: str, cost: int) -> bytes:
     """The JSON bytes of the figures cached under `key`, else of `compute()` run in the thread pool (InfluxDB,
-    analytics). Cached as bytes: no re-serialisation per request, and few objects for the garbage collector."""
+    analytics). Cached as bytes: no re-serialisation per request, and few objects for the garbage collector.
+    A miss is computing work: `bank_id` may have only so many in flight and spend only so much `cost` (points)
+    a minute (`api.guards.HeavyLimiter`, 429 beyond); a hit is free."""
     value = ctx.figures.get(key)
     if value is not None:
         return bytes(value)
@@ -74,7 +82,8 @@ async def cached_figure(ctx: ApiContext, key: tuple[Any, ...], compute: Callable
         return figures if isinstance(figures, bytes) else dumps(figures)
 
     try:
-        return bytes(await run_in_threadpool(ctx.figures.get_or_compute, key, computed))
+        with ctx.heavy.admit(bank_id, cost, ctx.now().timestamp()):
+            return bytes(await run_in_threadpool(ctx.figures.get_or_compute, key, computed))
     except InfluxError as exc:
         raise influx_unavailable() from exc
     except ReferenceLookupError as exc:
@@ -99,7 +108,8 @@ async def profile(
         return {"meters": total_meters(enterprise),
                 "months": monthly_profile(ctx.influx, enterprise, first, last, reference())}
 
-    body = await cached_figure(ctx, ("profile", access.code, first, last), compute)
+    body = await cached_figure(ctx, ("profile", access.code, first, last), compute, access.bank_id,
+                               day_cost(first, next_month(last), access))
     return spliced_response({"enterprise": access.code, "from": start, "to": end, "timezone": access.timezone}, body,
                             {"objections": ctx.access.objections(access.code, PROFILE_FIGURES)})
 
@@ -108,7 +118,7 @@ async def profile(
             responses=documented(CreditIndicators, "Every credit indicator with its evidence"))
 async def credit(
     request: Request,
-    as_of: Annotated[dt.date, Query(description="the day the indicators are computed for, YYYY-MM-DD")],
+    as_of: Annotated[IsoDate, Query(description="the day the indicators are computed for, YYYY-MM-DD")],
     access: EnterpriseAccess = require_scope("credit"),  # type: ignore[assignment]
 ) -> Response:
     """activity_index, utilisation, stability_cv, trend_mom, trend_yoy, … each with its evidence (docs/api.md).
@@ -126,7 +136,7 @@ async def credit(
             return stored
         return credit_indicators(ctx.influx, enterprise_of(ctx, access.code), as_of, reference())
 
-    body = await cached_figure(ctx, ("credit", access.code, as_of), compute)
+    body = await cached_figure(ctx, ("credit", access.code, as_of), compute, access.bank_id, 1)
     return spliced_response({"enterprise": access.code, "timezone": access.timezone}, body,
                             {"objections": ctx.access.objections(access.code, CREDIT_FIGURES)})
 
@@ -135,8 +145,8 @@ async def credit(
             responses=documented(Warehouse, "Refrigeration continuity, outages, temperature excursions"))
 async def warehouse(
     request: Request,
-    start: Annotated[dt.date, Query(alias="from", description="first local day, inclusive")],
-    end: Annotated[dt.date, Query(alias="to", description="last local day, exclusive")],
+    start: Annotated[IsoDate, Query(alias="from", description="first local day, inclusive")],
+    end: Annotated[IsoDate, Query(alias="to", description="last local day, exclusive")],
     access: EnterpriseAccess = require_scope("warehouse"),  # type: ignore[assignment]
 ) -> Response:
     """Continuity of the refrigeration meters, outages, temperature excursions (analytics.warehouse)."""
@@ -148,7 +158,8 @@ async def warehouse(
             meters = warehouse_meters(session, access.code)
         return warehouse_figures(ctx.influx, access.code, access.timezone, meters, start, end)
 
-    body = await cached_figure(ctx, ("warehouse", access.code, start, end), compute)
+    body = await cached_figure(ctx, ("warehouse", access.code, start, end), compute, access.bank_id,
+                               day_cost(start, end, access) * 24)
     return spliced_response({"enterprise": access.code, "timezone": access.timezone}, body,
                             {"objections": ctx.access.objections(access.code, WAREHOUSE_FIGURES)})
 
@@ -157,8 +168,8 @@ async def warehouse(
             responses=documented(OrderVerification, "Output in the period against the expected output"))
 async def orders(
     request: Request,
-    start: Annotated[dt.date, Query(alias="from", description="first local day, inclusive")],
-    end: Annotated[dt.date, Query(alias="to", description="last local day, exclusive")],
+    start: Annotated[IsoDate, Query(alias="from", description="first local day, inclusive")],
+    end: Annotated[IsoDate, Query(alias="to", description="last local day, exclusive")],
     expected_output_t: Annotated[float, Query(gt=0, le=1e9, description="output the order needs, tonnes")],
     access: EnterpriseAccess = require_scope("orders"),  # type: ignore[assignment]
 ) -> Response:
@@ -168,6 +179,6 @@ async def orders(
     body = await cached_figure(
         ctx, ("orders", access.code, start, end, expected_output_t),
         lambda: order_verification(ctx.influx, enterprise_of(ctx, access.code), start, end, expected_output_t,
-                                   reference()))
+                                   reference()), access.bank_id, day_cost(start, end, access))
     return spliced_response({"enterprise": access.code, "timezone": access.timezone}, body,
                             {"objections": ctx.access.objections(access.code, ORDER_FIGURES)})

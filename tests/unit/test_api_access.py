@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -15,6 +17,11 @@ from core.registry.db import session_scope
 from tests.unit.test_api_support import E1, E2, E3, E4, GHOST, START, Clock, FakeInflux, World, bearer, make_world
 
 PROBLEM = "application/problem+json"
+
+
+def anonymous(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
+    """The anonymous stream's records (api.audit.anonymous_log)."""
+    return [orjson.loads(r.getMessage()) for r in caplog.records if r.name == "enerdiag.api.anonymous"]
 SERIES_Q = "quantity=power_kw&interval=1d&from=2026-11-01&to=2026-11-03"
 
 
@@ -83,12 +90,17 @@ def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
     [None, "Basic abc", "Bearer", "Bearer not-a-key", "Bearer edk_000000000000_" + "A" * 43],
     ids=["missing", "basic", "empty-bearer", "malformed", "unknown-id"],
 )
-def test_missing_or_unknown_key_is_401_and_audited(client: TestClient, world: World, header: str | None) -> None:
+def test_missing_or_unknown_key_is_401_in_the_anonymous_stream(client: TestClient, world: World, header: str | None,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="enerdiag.api.anonymous")
     headers = {"Authorization": header} if header else {}
     body = assert_problem(client.get(f"/v1/enterprises/{E1}/series?{SERIES_Q}", headers=headers), 401)
     assert "Bearer" in client.get(f"/v1/enterprises/{E1}/series", headers=headers).headers["www-authenticate"]
     assert body["type"].endswith("unauthorized")
-    assert world.audit(E1, 401, bank=None) == 2
+    assert world.audit(E1) == 0  # not the enterprise's audit trail: anyone can send these (issue 15 D7)
+    assert [(r["path"], r["status"], r["client"]) for r in anonymous(caplog)] == [
+        (f"/v1/enterprises/{E1}/series?{SERIES_Q}", 401, "testclient"),
+        (f"/v1/enterprises/{E1}/series", 401, "testclient")]
 
 
 def test_wrong_secret_of_a_real_key_is_401(client: TestClient, world: World) -> None:
@@ -169,7 +181,7 @@ def test_expired_and_revoked_keys_are_401(client: TestClient, world: World, cloc
         revoke_api_key(s, key)
     body = assert_problem(client.get(f"/v1/enterprises/{E1}/series?{SERIES_Q}", headers=bearer(key)), 401)
     assert "revoked" in body["detail"]
-    assert world.audit(E1, 401) == 1
+    assert world.audit(E1, 401) == 0  # without a valid key: the anonymous stream
 
 
 def test_enterprise_list_has_the_contract_fields_and_pages(client: TestClient, world: World) -> None:
