@@ -48,7 +48,7 @@ def api_process(world: World) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
     proc = start_api(world.url, port)
     try:
-        wait_up(port, proc, timeout=120.0)  # a loaded machine starts uvicorn slowly
+        wait_up(port, proc)
         yield port, proc
     finally:
         proc.terminate()

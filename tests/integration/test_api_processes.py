@@ -42,7 +42,7 @@ def start_api(db_url: str, port: int, workers: int = 1) -> subprocess.Popen[byte
     )
 
 
-def wait_up(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_up(port: int, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
