@@ -169,7 +169,10 @@ def finding_lines(code: str, timezone: str, month: dt.date, findings: Iterable[F
         row["present"] = 1
         row["severity"] = max(int(row["severity"]), SEVERITY.get(f.severity, 0))
         for key in ("savings_kwh", "savings_tce", "savings_cny", "savings_co2_t"):
-            row[key] = float(row[key]) + float(getattr(f, key) or 0.0)
+            if key in row:
+                row[key] = float(row[key]) + float(getattr(f, key) or 0.0)
+        if f.savings_cny is None:  # no price (a missing reference): no CNY field, not a zero
+            row.pop("savings_cny", None)
     at = local_midnight_s(month, timezone)
     return [line(FINDING, {"enterprise": code, "code": c}, fields, at) for c, fields in sorted(merged.items())]
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from analytics.carbon import location_grid_region
+from analytics.diagnosis.bill import own_tariff
 from analytics.diagnosis.carbonbudget import detect_carbon_budget
 from analytics.diagnosis.cold import detect_cold_store_failure
 from analytics.diagnosis.finding import Finding, Prices, Valuation
@@ -35,14 +36,15 @@ def diagnose(frames: PlantFrames, reference: Reference, prices: Prices | None = 
              norms: PeerNorms | None = None) -> list[Finding]:
     """All findings of one enterprise over its period, high severity first, then by money saved."""
     year = frames.first_day.year
-    value = Valuation(reference, year, prices or Prices(), location_grid_region(reference, year, frames.enterprise))
+    value = Valuation(reference, year, prices or Prices(), location_grid_region(reference, year, frames.enterprise),
+                      own_tariff=own_tariff(frames))
     norms = norms or PeerNorms()
     found: list[Finding | None] = [
         detect_over_quota(frames, value, reference),
         detect_base_load(frames, value, norms.base_load_share.get(frames.enterprise.industry or "")),
         detect_low_power_factor(frames, value, reference),
         detect_peak_shift(frames, value, reference),
-        detect_demand_over_capacity(frames, value),
+        detect_demand_over_capacity(frames, value, reference),
         detect_intensity_step(frames, value, reference),
         *detect_shutdowns(frames, value, reference),
         *detect_cold_store_failure(frames, value),
@@ -50,7 +52,7 @@ def diagnose(frames: PlantFrames, reference: Reference, prices: Prices | None = 
         detect_carbon_budget(frames, value, reference),
     ]
     out = [f for f in found if f is not None]
-    return sorted(out, key=lambda f: (SEVERITY_ORDER.get(f.severity, 3), -f.savings_cny))
+    return sorted(out, key=lambda f: (SEVERITY_ORDER.get(f.severity, 3), -(f.savings_cny or 0.0)))
 
 
 def city_norms(plants: Sequence[PlantFrames]) -> PeerNorms:

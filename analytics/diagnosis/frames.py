@@ -9,8 +9,10 @@ flags) and carrier totals per day.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import chinese_calendar
 import numpy as np
@@ -34,6 +36,7 @@ class DiagnosisFacts:
     temp_bands: dict[str, tuple[float, float]] = field(default_factory=dict)  # meter → (min °C, max °C)
     annual_co2_budget_t: float | None = None
     name: str | None = None
+    tariff: Mapping[str, Any] | None = None  # the registry's `tariff` block (analytics.billing.ElectricityTariff)
 
 
 @dataclass

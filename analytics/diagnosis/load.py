@@ -10,6 +10,17 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from analytics.billing import DemandRules, cheapest_basic
+from analytics.diagnosis.bill import (
+    UNKNOWN,
+    TouHours,
+    demand_rules,
+    max_demand_kw,
+    measured_pf,
+    period_months,
+    tariff_evidence,
+    tou_hours,
+)
 from analytics.diagnosis.finding import Finding, Valuation
 from analytics.diagnosis.frames import PlantFrames
 from analytics.refs import Reference
@@ -37,14 +48,10 @@ peak hours: that energy is movable (enerdiag rule)."""
 PEAK_HOURS_MAX_SHARE = 0.40
 PEAK_MIN_KWH_PER_DAY = 20.0
 """Movable peak energy below 20 kWh per day is not reported."""
-TOU_RATIO_PEAK = 1.60
-TOU_RATIO_VALLEY = 0.45
-"""Fallback Shanxi TOU ratios (晋发改商品发〔2021〕479号 / 〔2026〕15号: peak 1.6, valley 0.45 of flat) when the
-reference data cannot be read; normally taken from `reference.tariffs_shanxi` through `tou_period_of`."""
 
 DEMAND_OVER_CAPACITY_RATIO = 1.0
-"""Maximum 15-min demand (kW) above the contracted transformer capacity (kVA) × 1.0 means the transformer ran
-beyond its rating (P ≤ S): a finding. Demand billing uses 15-min mean power (GB/T 15148 demand meters)."""
+"""Maximum 15-min demand in kVA (kW ÷ power factor) above the contracted transformer capacity (kVA) × 1.0 means the
+transformer ran beyond its rating: a finding. Demand billing uses 15-min mean power (GB/T 15148 demand meters)."""
 
 
 def producing_mask(table: pd.DataFrame) -> np.ndarray:
@@ -127,122 +134,126 @@ def detect_base_load(frames: PlantFrames, value: Valuation, expected_share: floa
         severity="high" if excess_share > 0.2 else "medium", sources=value.sources())
 
 
-def _tou_ratios(reference: Reference, day: dt.date) -> tuple[float, float, str]:
-    """(peak ratio, valley ratio, source) of the Shanxi TOU edition in force on `day`."""
-    try:
-        tariffs = reference.tariffs_shanxi  # type: ignore[attr-defined]
-        _, edition = tariffs.edition_on(day)
-        return edition.ratio("peak"), edition.ratio("valley"), f"{edition.number} ({edition.confidence})"
-    except (AttributeError, LookupError):
-        return TOU_RATIO_PEAK, TOU_RATIO_VALLEY, "enerdiag fallback ratios (Shanxi 479号)"
-
-
-def peak_hours(frames: PlantFrames, reference: Reference) -> np.ndarray:
-    """Per hour of `frames.table`: is it a TOU peak (or critical-peak) hour under the edition in force?"""
-    t = frames.table
-    cache: dict[tuple[dt.date, int], bool] = {}
-    out = np.zeros(len(t), dtype=bool)
-    for i, (day, hour) in enumerate(zip(t["day"], t["hour"], strict=True)):
-        key = (day, hour)
-        if key not in cache:
-            moment = dt.datetime(day.year, day.month, day.day, hour)
-            cache[key] = reference.tou_period_of(moment).value in ("peak", "critical_peak")  # type: ignore[attr-defined]
-        out[i] = cache[key]
-    return out
+def peak_hours(frames: PlantFrames, reference: Reference, value: Valuation | None = None) -> TouHours:
+    """Per hour of `frames.table`: its TOU period under the tariff's edition (the one in force by default); days
+    without an edition have none (see the warnings)."""
+    tariff = value.tariff if value is not None else Valuation(reference, frames.first_day.year).tariff
+    return tou_hours(frames, tariff, reference)
 
 
 def detect_peak_shift(frames: PlantFrames, value: Valuation, reference: Reference) -> Finding | None:
-    """Batch loads (sub-meters) running in TOU peak hours: their peak energy could move to valley hours."""
-    peak = peak_hours(frames, reference)
-    if peak.mean() > PEAK_HOURS_MAX_SHARE:
+    """Batch loads (sub-meters) running in TOU peak hours: their peak energy could move to valley hours.
+
+    Priced per hour at (the period's price − the valley price) of the edition pricing that day: critical-peak hours
+    at their own ratio (1.92 under 479号 and 〔2026〕15号), and only the components that float under the edition
+    (under 〔2026〕15号 the energy price alone). Days without a TOU edition have no peak hours (warned).
+    """
+    hours = peak_hours(frames, reference, value)
+    peak = np.isin(hours.periods, ("peak", "critical_peak"))
+    covered = hours.periods != UNKNOWN
+    if not peak.any() or peak[covered].mean() > PEAK_HOURS_MAX_SHARE:
         return None
+    spread = np.zeros(len(peak))
+    for i in np.flatnonzero(peak):
+        prices = hours.prices[hours.editions[i]]
+        spread[i] = prices.price(hours.periods[i]) - prices.price("valley")
     subs = [m.meter_id for m in frames.enterprise.meters if m.carrier == "electricity" and m.role not in
             ("main", "safety", "pv")]
     movable: dict[str, float] = {}
     shares: dict[str, float] = {}
+    by_period: dict[str, float] = {}
+    cny = 0.0
     for meter in subs:
         kwh = frames.series([meter], "energy_kwh").to_numpy(dtype=float)
-        total = np.nansum(kwh)
+        total = np.nansum(kwh[covered])
         if total <= 0:
             continue
         in_peak = float(np.nansum(kwh[peak]))
         if in_peak / total >= PEAK_CONCENTRATION:
             movable[meter] = in_peak
             shares[meter] = in_peak / total
+            cny += float(np.nansum(kwh[peak] * spread[peak]))
+            for period in ("peak", "critical_peak"):
+                sel = hours.periods == period
+                by_period[period] = by_period.get(period, 0.0) + float(np.nansum(kwh[sel]))
     kwh_total = sum(movable.values())
     if kwh_total / frames.days < PEAK_MIN_KWH_PER_DAY:
         return None
-    p, v, src = _tou_ratios(reference, frames.first_day)
-    cny = kwh_total * value.prices.flat_cny_per_kwh * (p - v)
+    tariff = value.tariff
     evidence = {
         "period": [frames.first_day.isoformat(), frames.end_day.isoformat()],
         "meters": sorted(movable),
         "peak_share_by_meter": {k: round(s, 3) for k, s in shares.items()},
         "movable_peak_kwh": round(kwh_total, 1),
+        "movable_kwh_by_period": {k: round(v, 1) for k, v in by_period.items() if v},
         "movable_peak_kwh_per_day": round(kwh_total / frames.days, 1),
-        "peak_hours_share_of_day": round(float(peak.mean()), 3),
-        "tou_ratio_peak": p, "tou_ratio_valley": v, "tou_source": src,
-        "flat_price_cny_per_kwh": value.prices.flat_cny_per_kwh,
+        "peak_hours_share_of_day": round(float(peak[covered].mean()), 3),
+        "spread_cny_per_kwh": round(cny / kwh_total, 4),
+        "tou_source": "; ".join(hours.sources()),
+        **tariff_evidence(tariff, hours),
     }
-    fields = value.electricity(0.0, cny)
     return Finding(
         "peak_shift", "高峰时段可转移负荷", "Peak-hour load movable to valley hours",
-        **fields, evidence=evidence,
+        **value.electricity(0.0, cny), evidence=evidence,
         recommendation_zh=(f"{'、'.join(sorted(movable))} 的批次负荷主要在峰段运行"
                            f"（日均 {kwh_total / frames.days:.0f} kWh）：调整排产到谷段"
                            "（如 11:00-15:00、02:00-05:00），电量不变、电费按峰谷价差节约。"),
         recommendation_en=(f"Batch loads on {', '.join(sorted(movable))} run mostly in peak hours "
                            f"({kwh_total / frames.days:.0f} kWh/day): reschedule them into valley hours; same kWh, "
                            "lower price."),
-        severity="medium", sources=(*value.sources(), f"TOU: {src}"))
+        severity="medium", sources=(*value.sources(), f"TOU: {evidence['tou_source']}"), warnings=hours.warnings)
 
 
-def max_demand_kw(frames: PlantFrames) -> float | None:
-    """Highest 15-min mean demand of the main meter(s): from `demand_kw`, else hourly kWh (a lower bound)."""
-    if frames.demand_kw is not None and len(frames.demand_kw):
-        return float(frames.demand_kw.max())
-    kwh = frames.table["kwh"]
-    return None if kwh.isna().all() else float(kwh.max())
-
-
-def detect_demand_over_capacity(frames: PlantFrames, value: Valuation) -> Finding | None:
-    """Maximum demand above the contracted capacity; and the cheaper of capacity- or demand-based basic charges."""
+def detect_demand_over_capacity(frames: PlantFrames, value: Valuation, reference: Reference | None = None,
+                                ) -> Finding | None:
+    """Maximum demand in kVA (the 15-min kW ÷ the period's measured power factor) above the contracted transformer
+    capacity; saving = the basic charge on the tariff's basis minus the cheaper basis (capacity kVA × rate, or demand
+    kW × rate with the 40 % floor, the contract rule and the demand discount). On capacity billing the excess
+    costs no basic charge: the finding then saves no CNY, it reports an overloaded transformer."""
     kva = frames.facts.contracted_kva
     peak_kw = max_demand_kw(frames)
     if not kva or peak_kw is None:
         return None
-    if peak_kw <= DEMAND_OVER_CAPACITY_RATIO * kva:
+    pf = measured_pf(frames)
+    peak_kva = peak_kw / pf if pf else peak_kw
+    if peak_kva <= DEMAND_OVER_CAPACITY_RATIO * kva:
         return None
-    months = frames.days / 30.4375
-    prices = value.prices
-    capacity_cost = kva * prices.capacity_cny_per_kva_month
-    demand_cost = peak_kw * prices.demand_cny_per_kw_month
+    tariff = value.tariff
+    months = period_months(frames)
+    kwh = float(np.nansum(frames.table["kwh"]))
+    rules = demand_rules(reference, frames.first_day) if reference is not None else DemandRules()
+    charges = cheapest_basic(tariff, kva, peak_kw, months, kwh, rules)
+    current = charges.get(tariff.basis or "")
+    cheaper = min(charges, key=lambda b: charges[b].cny) if charges else None
+    cny = current.cny - charges[cheaper].cny if current is not None and cheaper is not None else 0.0
     over_windows: list[str] = []
     if frames.demand_kw is not None:
-        over = frames.demand_kw[frames.demand_kw > kva]
+        over = frames.demand_kw[frames.demand_kw / (pf or 1.0) > kva]
         over_windows = [dt.datetime.fromtimestamp(int(s), dt.UTC).isoformat() for s in over.index[:20]]
-    # keeping demand under the contracted capacity: the excess kW billed at the demand rate is avoidable
-    cny = (peak_kw - kva) * prices.demand_cny_per_kw_month * months
-    cheaper = "capacity" if capacity_cost <= demand_cost else "demand"
     evidence = {
         "period": [frames.first_day.isoformat(), frames.end_day.isoformat()],
         "meters": frames.main_electricity_meters(),
         "max_demand_kw": round(peak_kw, 1),
+        "power_factor": None if pf is None else round(pf, 4),
+        "max_demand_kva": round(peak_kva, 1),
+        "kva_from": "kW ÷ the period's measured power factor" if pf else "kW (no reactive energy: a lower bound)",
         "contracted_kva": kva,
-        "ratio": round(peak_kw / kva, 3),
+        "ratio": round(peak_kva / kva, 3),
         "windows_over_capacity": over_windows,
-        "monthly_capacity_charge_cny": round(capacity_cost, 0),
-        "monthly_demand_charge_cny": round(demand_cost, 0),
+        "basic_charge_by_basis": {b: c.to_json() for b, c in charges.items()},
+        "current_basis": tariff.basis,
         "cheaper_billing": cheaper,
-        "prices": prices.as_dict(),
+        "demand_rules": rules.source,
+        **tariff_evidence(tariff),
     }
+    advice_zh = {"capacity": "按容量计收基本电费更省", "demand": "按需量计收基本电费更省"}.get(cheaper or "", "")
     return Finding(
         "demand_over_capacity", "最大需量超过合同容量", "Maximum demand above contracted capacity",
         **value.electricity(0.0, cny), evidence=evidence,
-        recommendation_zh=(f"15 分钟最大需量 {peak_kw:.0f} kW 超过变压器合同容量 {kva:.0f} kVA："
-                           "错峰启动大设备、加装需量控制；"
-                           f"按当前负荷，{'按容量' if cheaper == 'capacity' else '按需量'}计收基本电费更省。"),
-        recommendation_en=(f"15-min maximum demand {peak_kw:.0f} kW exceeds the contracted {kva:.0f} kVA: "
-                           f"stagger large starts, add demand control; {cheaper}-based basic charging is cheaper "
-                           "at this load."),
-        severity="high", sources=(*value.sources(), "two-part tariff rates: " + prices.source))
+        recommendation_zh=(f"15 分钟最大需量 {peak_kw:.0f} kW（约 {peak_kva:.0f} kVA）"
+                           f"超过变压器合同容量 {kva:.0f} kVA："
+                           f"错峰启动大设备、加装需量控制或增容；按当前负荷，{advice_zh}。"),
+        recommendation_en=(f"15-min maximum demand {peak_kw:.0f} kW (about {peak_kva:.0f} kVA) exceeds the contracted "
+                           f"{kva:.0f} kVA: stagger large starts, add demand control or more capacity; "
+                           f"{cheaper}-based basic charging is cheaper at this load."),
+        severity="high", sources=(*value.sources(), f"demand billing rules: {rules.source}"))

@@ -78,6 +78,8 @@ def detect_over_quota(frames: PlantFrames, value: Valuation, reference: Referenc
             with contextlib.suppress(LookupError):
                 fuel_co2 += line.quantity * share * float(reference.fuel_emission_factor(line.carrier).value) / 1000
     fields["savings_co2_t"] = round(fields["savings_co2_t"] + fuel_co2, 3)
+    cny, priced, unpriced = value.carriers_cny({ln.carrier: ln.quantity * share for ln in acc.lines})
+    fields["savings_cny"] = round(cny, 3)  # every carrier of the reduction, each at its price (see evidence)
     evidence = {
         "period": [frames.first_day.isoformat(), frames.end_day.isoformat()],
         "product": result.product, "standard": result.standard, "edition": result.edition,
@@ -87,6 +89,7 @@ def detect_over_quota(frames: PlantFrames, value: Valuation, reference: Referenc
         "reduction_to_limit_tce": round(to_limit_tce, 3), "reduction_to_grade_2_tce": round(to_grade2_tce, 3),
         "reduction_to_limit_pct": round(100 * share, 2),
         "quota_source": result.quota.source, "quota_confidence": result.quota.confidence,
+        "savings_cny_by_carrier": priced,
     }
     return Finding(
         "over_quota", "单位产品能耗超过限额", "Unit-product energy above the quota limit",
@@ -98,7 +101,7 @@ def detect_over_quota(frames: PlantFrames, value: Valuation, reference: Referenc
         recommendation_en=(f"{result.value:.1f} kgce/t is above the {result.standard} limit {result.limit:g}: "
                            f"cut {to_limit_tce:.1f} tce to meet the limit, {to_grade2_tce:.1f} tce to reach grade 2; "
                            "waste-heat recovery, kiln/motor-system retrofits, variable-speed drives."),
-        severity="high", sources=(*value.sources(), result.quota.source))
+        severity="high", sources=(*value.sources(), result.quota.source), warnings=unpriced)
 
 
 def stop_days(frames: PlantFrames, reference: Reference) -> tuple[list[dt.date], pd.DataFrame, bool]:

@@ -49,7 +49,7 @@ def build_city_report(rows: Sequence[CityRow], first_day: dt.date, end_day: dt.d
                                               "savings_cny": 0.0, "savings_co2_t": 0.0})
             acc["enterprises"] += 1
             for k in ("savings_kwh", "savings_tce", "savings_cny", "savings_co2_t"):
-                acc[k] += getattr(f, k)
+                acc[k] += getattr(f, k) or 0.0  # a finding without a price (missing reference) adds no CNY
     totals = {k: round(sum(v[k] for v in by_code.values()), 3)
               for k in ("savings_kwh", "savings_tce", "savings_cny", "savings_co2_t")}
     ranked = sorted(diagnosed, key=lambda r: -sum(f.savings_tce for f in r.findings))
@@ -74,7 +74,7 @@ def build_city_report(rows: Sequence[CityRow], first_day: dt.date, end_day: dt.d
         "top": [{"code": r.code, "name": r.name, "industry": r.industry, "county": r.county,
                  "findings": ", ".join(sorted({f.code for f in r.findings})),
                  "savings_tce": round(sum(f.savings_tce for f in r.findings), 3),
-                 "savings_cny": round(sum(f.savings_cny for f in r.findings), 0)} for r in ranked[:20]],
+                 "savings_cny": round(sum(f.savings_cny or 0.0 for f in r.findings), 0)} for r in ranked[:20]],
         "missing": [r.code for r in rows if r.summary is None],
         "safety_monitored": sum(1 for r in rows if r.safety_meters),
         "safety_open_critical": safety_lines(rows, lang),

@@ -15,13 +15,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.billing import ENTERPRISE, ElectricityTariff
 from analytics.calendar import local_midnight_s
 from analytics.diagnosis.baseline import Baseline, cusum, savings
+from analytics.diagnosis.bill import UNKNOWN, kwh_by_period, own_tariff, tou_hours
 from analytics.diagnosis.diagnose import PeerNorms, diagnose
 from analytics.diagnosis.finding import Finding, Prices
 from analytics.diagnosis.frames import PlantFrames
 from analytics.diagnosis.peers import PeerRank
-from analytics.diagnosis.power import PF_STANDARD, power_factor
+from analytics.diagnosis.power import power_factor
 from analytics.diagnosis.production import daily_energy
 from analytics.diagnosis.weather_baseline import (
     WeatherUse,
@@ -72,19 +74,14 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def tou_kwh(frames: PlantFrames, reference: Reference) -> dict[str, float]:
-    """Main-meter kWh per Shanxi TOU period (edition in force each day)."""
-    tab = frames.table
-    out: dict[str, float] = {}
-    cache: dict[tuple[dt.date, int], str] = {}
-    for day, hour, kwh in zip(tab["day"], tab["hour"], tab["kwh"], strict=True):
-        if not np.isfinite(kwh):
-            continue
-        key = (day, hour)
-        if key not in cache:
-            cache[key] = str(reference.tou_period_of(dt.datetime(day.year, day.month, day.day, hour)).value)  # type: ignore[attr-defined]
-        out[cache[key]] = out.get(cache[key], 0.0) + float(kwh)
-    return out
+def tou_kwh(frames: PlantFrames, reference: Reference, tariff: ElectricityTariff | None = None,
+            ) -> tuple[dict[str, float] | None, tuple[str, ...]]:
+    """Main-meter kWh per Shanxi TOU period under the tariff's edition (the one in force each day by default), and
+    the warnings naming a missing edition; None when no day of the period has one."""
+    hours = tou_hours(frames, tariff or ReportOptions().prices.tariff(), reference)
+    if (hours.periods == UNKNOWN).all():
+        return None, hours.warnings
+    return kwh_by_period(frames, hours), hours.warnings
 
 
 def completeness(frames: PlantFrames) -> dict[str, float]:
@@ -143,7 +140,8 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
     tab = frames.table
     kwh, kvarh = float(np.nansum(tab["kwh"])), float(np.nansum(tab["kvarh"]))
     pf = power_factor(kwh, kvarh) if not tab["kvarh"].isna().all() else None
-    tou = tou_kwh(frames, reference)
+    tariff = own_tariff(frames) or opt.prices.tariff()
+    tou, tou_warnings = tou_kwh(frames, reference, tariff)
     model, ctable, saved, weather = baseline_for(frames, reference, opt.baseline_days)
     days = daily_energy(frames, reference)
     monthly = len(days) > MONTHLY_TREND_AFTER_DAYS
@@ -166,8 +164,9 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
         figures["cusum"] = _data_uri(charts.baseline_cusum(
             ctable, t("能耗基线与累积偏差 (CUSUM)", "Baseline and CUSUM", lang),
             (t("实际", "actual", lang), t("基线预期", "expected", lang), t("累积偏差 tce", "CUSUM tce", lang))))
-    total = {k: round(sum(getattr(f, k) for f in found), 3)
-             for k in ("savings_kwh", "savings_tce", "savings_cny", "savings_co2_t")}
+    total: dict[str, Any] = {k: round(sum(getattr(f, k) or 0.0 for f in found), 3)
+                             for k in ("savings_kwh", "savings_tce", "savings_cny", "savings_co2_t")}
+    total["cny_unpriced"] = [f.code for f in found if f.savings_cny is None]  # left out of the CNY total
     coal = reference.coal_coefficient("electricity")
     grid = summary["co2"].get("grid_factor") or cited_dict(reference.grid_emission_factor(frames.first_day.year))
     references = [
@@ -176,10 +175,9 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
         {"what": t("电网排放因子", "grid emission factor", lang),
          "value": f"{grid['value']} {grid['unit']}" + (f" ({grid['region']} {grid['year']})" if "year" in grid else ""),
          "source": grid["source"], "confidence": grid["confidence"]},
-        {"what": t("电价（假设）", "prices (assumed)", lang),
-         "value": f"{opt.prices.flat_cny_per_kwh} CNY/kWh; {opt.prices.capacity_cny_per_kva_month} CNY/kVA·month; "
-                  f"{opt.prices.demand_cny_per_kw_month} CNY/kW·month",
-         "source": opt.prices.source, "confidence": opt.prices.confidence},
+        {"what": t("电价（企业电费单）", "tariff (the enterprise's bill)", lang) if tariff.origin == ENTERPRISE
+         else t("电价（假设）", "tariff (assumed)", lang),
+         "value": tariff.describe(), "source": tariff.source, "confidence": tariff.origin},
     ]
     if quota.quota is not None:
         references.append({"what": t("能耗限额标准", "quota standard", lang), "value": str(quota.standard),
@@ -205,8 +203,10 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "summary": summary,
         "power_factor": None if pf is None else round(pf, 3),
-        "pf_standard": PF_STANDARD,
-        "tou": {k: round(v, 1) for k, v in tou.items()},
+        "pf_standard": tariff.pf_standard,
+        "tou": None if tou is None else {k: round(v, 1) for k, v in tou.items()},
+        "tou_warnings": list(tou_warnings),
+        "tariff": tariff.label(),
         "findings": [{**f.as_dict(), "title_local": t(f.title_zh, f.title_en, lang),
                       "recommendation_local": f.recommendation_en if lang == "en" else f.recommendation_zh,
                       "recommendation_second": None if lang == "en" else f.recommendation_en} for f in found],

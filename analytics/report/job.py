@@ -42,7 +42,7 @@ def _facts(row: Enterprise, year: int) -> DiagnosisFacts:
              if m.temp_min_c is not None and m.temp_max_c is not None}
     budget = next((float(b.budget_t) for b in getattr(row, "carbon_budgets", []) if b.year == year), None)
     return DiagnosisFacts(contracted_kva=row.contracted_capacity_kva, temp_bands=bands, annual_co2_budget_t=budget,
-                          name=row.name)
+                          name=row.name, tariff=row.tariff)
 
 
 def registry_facts(session: Session, code: str, year: int) -> DiagnosisFacts:

@@ -19,6 +19,11 @@ Period = Literal["critical_peak", "peak", "flat", "valley", "deep_valley"]
 
 BASE_PERIODS: tuple[str, ...] = ("peak", "flat", "valley")
 
+Component = Literal["energy", "line_loss", "transmission", "system", "funds", "other"]
+"""Components of a kWh price on a Shanxi bill: 上网/代理购电 energy price, 上网环节线损, 输配电价 (energy part),
+系统运行费用, 政府性基金及附加, and `other` (anything else the bill lists per kWh; never floats)."""
+COMPONENTS: tuple[str, ...] = Component.__args__  # type: ignore[attr-defined]
+
 
 def _span(value: tuple[int, int]) -> tuple[int, int]:
     start, end = value
@@ -117,6 +122,12 @@ class Ratios(Model):
         return self
 
 
+class Floating(CitedModel):
+    """The price components the period ratios apply to under an edition (the others are the same in every period)."""
+
+    components: list[Component] = Field(min_length=1)
+
+
 class TouEdition(CitedModel):
     """One Shanxi time-of-use notice, in force on [valid_from, valid_to)."""
 
@@ -132,6 +143,7 @@ class TouEdition(CitedModel):
     quote: str | None = None
     corroboration: str | None = None
     ratios: Ratios
+    floating: Floating
     seasons: dict[str, Season]
     critical_peak: list[CriticalPeakRule] = Field(default_factory=list)
     deep_valley: DeepValleyRule | None = None
@@ -212,11 +224,22 @@ class DemandDiscount(CitedModel):
     text: Text
 
 
+class DemandFloor(CitedModel):
+    """Demand billing: billed demand at least `share_of_capacity` × the kVA of transformers and HV motors (as kW);
+    above `over_contract_share` × a contracted demand, the excess is billed `over_contract_multiplier` times."""
+
+    share_of_capacity: float = Field(gt=0, lt=1)
+    over_contract_share: float = Field(ge=1)
+    over_contract_multiplier: float = Field(ge=1)
+    text: Text
+
+
 class TwoPartTariff(Model):
     applies_to: Text
     capacity_charge: CitedValue
     demand_charge: CitedValue
     demand_discount: DemandDiscount | None = None
+    demand_floor: DemandFloor
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,10 +317,18 @@ class PfStandard(Model):
     applies_to: Text
 
 
+class PfBillBase(CitedModel):
+    """What the adjustment % applies to: the month's basic charge plus the kWh charges without `excludes`."""
+
+    excludes: list[Component] = Field(default_factory=list)
+    text: Text
+
+
 class PowerFactorAdjustment(Model):
     method: Text
     standards: list[PfStandard]
     tables: dict[str, PfTable]
+    bill_base: PfBillBase
 
     @model_validator(mode="after")
     def _check(self) -> PowerFactorAdjustment:

@@ -46,6 +46,7 @@ from core.registry.filespec import (
     RegistryFileError,
     RegistrySpec,
 )
+from core.registry.filetariff import read_tariff
 from core.registry.models import (
     EVENT_KINDS,
 )
@@ -161,6 +162,7 @@ def _read_enterprises(
             address=check.get(node, "address", where, text),
             gateways=_read_gateways(check, node, where),
             meters=[],
+            tariff=read_tariff(check, node, where),
         )
         ent.meters = _read_meters(check, node, where, ent, declared_products, known_quota, spec)
         carbon.enterprise(node, where, code)

@@ -29,6 +29,7 @@ ENTERPRISE_KEYS = {
     "province",
     "ets",
     "process_co2",
+    "tariff",
 }
 GATEWAY_KEYS = {"id", "password", "password_hash", "description"}
 METER_KEYS = {
@@ -132,6 +133,7 @@ class EnterpriseSpec:
     province: str | None = None  # grid-factor province key (emission_factors.yaml grid_provinces)
     ets: bool = False  # national carbon market participant
     process_co2: dict[str, Any] | None = None  # analytics.process_co2.ProcessInputs.to_json form
+    tariff: dict[str, Any] | None = None  # the bill's tariff block, checked (core/registry/filetariff.py)
 
 
 @dataclass

@@ -116,6 +116,7 @@ def apply_registry(session: Session, spec: RegistrySpec) -> LoadSummary:
             province=e.province,
             ets=e.ets,
             process_co2=e.process_co2,
+            tariff=e.tariff,
         )
         session.flush()
         for g in e.gateways:

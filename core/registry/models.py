@@ -89,6 +89,8 @@ class Enterprise(Base):
     province: Mapped[str | None] = mapped_column(String(32))  # grid-factor province; None: from the credit code
     ets: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # national carbon market
     process_co2: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # clinker fractions, carbonates, reductants
+    # last, as revision 0003 adds it: the bill's tariff block (core/registry/filetariff.py)
+    tariff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     gateways: Mapped[list[Gateway]] = relationship(
         back_populates="enterprise", cascade="all, delete-orphan", order_by="Gateway.gateway_id"

@@ -86,7 +86,8 @@ def expected_codes(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if "over_quota" not in out and limit and (period.get("intensity_kgce_per_t") or 0) > limit:
         out["over_quota"] = {"code": "over_quota", "params": {}, "measured": {}}
     kva = truth.get("contracted_kva")
-    if "demand_over_capacity" not in out and kva and (period.get("max_demand_kw") or 0) > kva:
+    peak_kva = (period.get("max_demand_kw") or 0) / (period.get("pf") or 1.0)  # the transformer's load is kVA
+    if "demand_over_capacity" not in out and kva and peak_kva > kva:
         out["demand_over_capacity"] = {"code": "demand_over_capacity", "params": {},
                                        "measured": {"max_demand_kw": period["max_demand_kw"]}}
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -82,11 +83,19 @@ def test_low_power_factor_costs_the_shanxi_adjustment() -> None:
     f = detect_low_power_factor(frames, value, REF)
     assert f is not None and f.code == "low_power_factor"
     assert f.evidence["power_factor"] == pytest.approx(0.80, abs=1e-4)
-    pct = REF.power_factor_adjustment(0.80).value
-    assert pct > 0
-    kwh = float(frames.table["kwh"].sum())
-    bill = kwh * 0.5 + 400.0 * 20.0 * DAYS / 30.4375
-    assert f.savings_cny == pytest.approx(pct / 100 * bill, rel=1e-3)
+    assert f.evidence["adjustment_pct"] == 5.0 and f.evidence["adjustment_at_target_pct"] == -0.75
+    # Assumed tariff (labelled): flat 0.5 = energy 0.3 + 0.2 that does not float; 〔2026〕15号 autumn hours:
+    #   peak 0.3 × 1.6 + 0.2 = 0.68 (06-08, 17-24), valley 0.3 × 0.45 + 0.2 = 0.335 (02-05, 11-15), flat 0.5.
+    # Working day: flat (8-11, 15-16) 4 × 300 + (0-2, 5, 16) 4 × 30 = 1,320 kWh × 0.5 = 660;
+    #   valley 4 × 300 + 3 × 30 = 1,290 × 0.335 = 432.15; peak 9 × 30 = 270 × 0.68 = 183.6 → 1,275.75 CNY.
+    # Rest day: 270 × 0.68 + 210 × 0.335 + 240 × 0.5 = 373.95 CNY. 10 working + 4 rest days → 14,253.3 CNY.
+    # Basic charge (assumed capacity basis): 400 kVA × 20 × 14 / 30.4375 months.
+    # PF 0.80 → +5 % of the bill; at the 0.95 target −0.75 %: the capacitors save 5.75 % of that base.
+    energy = 10 * 1275.75 + 4 * 373.95
+    assert f.evidence["bill"]["energy_total_cny"] == pytest.approx(energy, abs=0.01)
+    base = energy + 400.0 * 20.0 * DAYS / 30.4375
+    assert f.savings_cny == pytest.approx(0.0575 * base, abs=1e-3)
+    assert f.cny_tariff is not None and f.cny_tariff["origin"] == "assumed"
     assert f.evidence["capacitor_kvar"] == pytest.approx(capacitor_kvar(300.0, 0.80), rel=1e-3)
     assert _shift_plant(300.0, 30.0, pf=0.93) and detect_low_power_factor(_shift_plant(300.0, 30.0, pf=0.93),
                                                                            value, REF) is None
@@ -126,30 +135,46 @@ def test_intensity_step_size_ignores_off_shift_load_and_short_spikes(step_day: d
     assert ("short_window" in f.evidence) is short
 
 
-def test_peak_shift_values_the_peak_valley_spread() -> None:
+def test_peak_shift_values_the_floating_spread() -> None:
     value = Valuation(REF, 2026, PRICES)
     f = detect_peak_shift(_shift_plant(300.0, 30.0, batch_in_peak=200.0), value, REF)
     assert f is not None and f.evidence["meters"] == ["M02"]
     kwh = 200.0 * 3 * 10  # 18-21 h on 10 working days: autumn peak hours of the 2026 edition
     assert f.evidence["movable_peak_kwh"] == pytest.approx(kwh)
-    ratio = f.evidence["tou_ratio_peak"] - f.evidence["tou_ratio_valley"]
-    assert f.savings_cny == pytest.approx(kwh * 0.5 * ratio, rel=1e-6)
+    # Under 〔2026〕15号 only the energy part floats: assumed 0.3 of the 0.5 flat price → 0.3 × (1.6 − 0.45) = 0.345
+    assert f.savings_cny == pytest.approx(kwh * 0.345, rel=1e-9)
     assert detect_peak_shift(_shift_plant(300.0, 30.0), value, REF) is None
 
 
-def test_demand_over_capacity_from_15_minute_windows() -> None:
-    value = Valuation(REF, 2026, PRICES)
+def _overloaded() -> PlantFrames:
     h = _hours()
     demand = pd.Series(300.0, index=np.arange(h[0], h[-1] + 3600, 900))
     demand.iloc[100:102] = 460.0
     frames = _shift_plant(300.0, 30.0)
     frames.demand_kw = demand
-    f = detect_demand_over_capacity(frames, value)
-    assert f is not None and f.evidence["max_demand_kw"] == 460.0 and f.evidence["ratio"] == pytest.approx(1.15)
-    assert f.savings_cny == pytest.approx(60.0 * 30.0 * DAYS / 30.4375, rel=1e-6)
-    assert f.evidence["cheaper_billing"] == "capacity"  # 400 kVA × 20 < 460 kW × 30
-    frames.demand_kw = demand.clip(upper=390.0)
-    assert detect_demand_over_capacity(frames, value) is None
+    return frames
+
+
+def test_demand_over_capacity_compares_kva_and_prices_the_cheaper_basis() -> None:
+    value = Valuation(REF, 2026, PRICES)
+    frames = _overloaded()
+    f = detect_demand_over_capacity(frames, value, REF)
+    # 460 kW at the measured PF 0.95 is 484.2 kVA against the 400 kVA transformer
+    assert f is not None and f.evidence["max_demand_kw"] == 460.0
+    assert f.evidence["max_demand_kva"] == pytest.approx(460.0 / 0.95, abs=0.05)
+    assert f.evidence["ratio"] == pytest.approx(460.0 / 0.95 / 400.0, abs=1e-3)
+    # Assumed capacity billing: 400 × 20 < 460 × 30 per month; the excess costs no basic charge → 0 CNY saved
+    assert f.evidence["cheaper_billing"] == "capacity" and f.savings_cny == 0.0
+    # The enterprise's bill: demand basis at 30 CNY/kW·month, capacity 20: it pays 460 × 30 and would pay 400 × 20
+    own = Prices(flat_cny_per_kwh=0.5, capacity_cny_per_kva_month=20.0, demand_cny_per_kw_month=30.0).tariff()
+    on_demand = Valuation(REF, 2026, PRICES, own_tariff=replace(own, basis="demand", origin="enterprise"))
+    g = detect_demand_over_capacity(frames, on_demand, REF)
+    assert g is not None and g.cny_tariff is not None and g.cny_tariff["origin"] == "enterprise"
+    assert g.savings_cny == pytest.approx((460.0 * 30.0 - 400.0 * 20.0) * DAYS / 30.4375, abs=1e-3)
+    frames.demand_kw = frames.demand_kw.clip(upper=375.0)  # 375 / 0.95 = 394.7 kVA: within the rating
+    assert detect_demand_over_capacity(frames, value, REF) is None
+    frames.demand_kw = frames.demand_kw.clip(upper=390.0) + 15.0  # 390 kW but 410.5 kVA: over
+    assert detect_demand_over_capacity(frames, value, REF) is not None
 
 
 def test_cold_store_failure_from_temperature_and_refrigeration() -> None:
@@ -214,6 +239,11 @@ def test_over_quota_reduction_to_limit_and_grade_2() -> None:
     assert f.evidence["reduction_to_grade_2_tce"] == pytest.approx((per_t - quota.grade_2.value) * output / 1000,
                                                                    rel=1e-4)
     assert f.evidence["scope"] == "site"
+    # CNY of the reduction counts every carrier: the same share of 14 × 60,000 kWh at the 0.5 flat price and of
+    # 14 × 160 t of coal at the assumed 900 CNY/t (labelled assumed: the registry gives no coal price)
+    share = (per_t - quota.grade_3.value) / per_t
+    assert f.savings_cny == pytest.approx(share * (840_000 * 0.5 + 2_240 * 900.0), rel=1e-6)
+    assert f.evidence["savings_cny_by_carrier"]["coal"]["price_origin"] == "assumed"
     assert detect_over_quota(_cement(100.0), value, REF) is None  # 7.4 + 71.4 kgce/t: within the limit
     # with the coal meter mapped to the product, the quota boundary (as in `enerdiag analyze`) is the coal alone:
     # 160 t × 714.3 / 1,000 t = 114.3 kgce/t, within the limit
