@@ -78,7 +78,18 @@ def build_city_report(rows: Sequence[CityRow], first_day: dt.date, end_day: dt.d
         "missing": [r.code for r in rows if r.summary is None],
         "safety_monitored": sum(1 for r in rows if r.safety_meters),
         "safety_open_critical": safety_lines(rows, lang),
+        "tariffs": tariff_origins(diagnosed),
     }
+
+
+def tariff_origins(rows: Sequence[CityRow]) -> dict[str, int]:
+    """How many diagnosed enterprises' CNY came from their own tariff (registry, from the bill) or an assumed one."""
+    out = {"enterprise": 0, "assumed": 0}
+    for r in rows:
+        origin = next((f.cny_tariff["origin"] for f in r.findings if f.cny_tariff), None)
+        if origin in out:
+            out[origin] += 1
+    return out
 
 
 def safety_lines(rows: Sequence[CityRow], lang: str = "zh") -> list[dict[str, Any]]:

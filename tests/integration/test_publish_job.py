@@ -13,6 +13,7 @@ import typer
 from typer.testing import CliRunner
 
 from analytics.analyze_job import analyze
+from analytics.calendar import local_midnight_s
 from analytics.publish_job import ANALYSIS, FINDING, FINDING_CODES, GRADE_OVER, SEVERITY, TOU_DAILY, day_periods
 from analytics.registry_view import load_enterprises
 from analytics.report.job import all_registry_facts, diagnose_enterprises
@@ -23,6 +24,7 @@ from core.registry.db import dispose_engines, session_scope
 from core.registry.loader import load_registry_file
 from core.settings import get_settings
 from enerdiag.commands import dashboards as dashboards_commands
+from enerdiag.commands import report as report_commands
 from tests.support.cement_pair import DAY0, GOOD, OVER, REGISTRY
 
 pytestmark = pytest.mark.integration
@@ -62,6 +64,7 @@ def registry(services, influx_db, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def app() -> typer.Typer:
     root = typer.Typer()
     dashboards_commands.register(root)
+    report_commands.register(root)
     return root
 
 
@@ -149,6 +152,34 @@ def test_feed_writes_analysis_tou_and_info_and_is_idempotent(services, registry:
     assert {(s.tags["enterprise"], s.tags["code"]): s.records()[0] for s in rows} == findings
     rows = influx.query(f'SELECT * FROM "{ANALYSIS}" GROUP BY "enterprise", "period"')
     assert {(s.tags["enterprise"], s.tags["period"]): s.records()[0] for s in rows} == got
+    influx.close()
+
+
+def test_a_2018_period_without_a_tou_edition_is_fed_and_reported(services, registry: str, tmp_path: Path) -> None:
+    """Issue 13 item 2: Shanxi has no TOU edition recorded before 2022-01-05. The feed and the report of a 2018 day
+    compute energy and tce, leave the TOU split and TOU-priced CNY out with a warning naming the missing edition."""
+    influx = InfluxV1(services.influx_url, registry)
+    start = local_midnight_s(dt.date(2018, 2, 1), "Asia/Shanghai")
+    seed(influx, OVER, start, 96, 0.5)
+    with session_scope() as session:
+        enterprises = load_enterprises(session)
+    run_rollup(influx, enterprises, since_s=start - 86400, now_s=start + 2 * 86400)
+    runner = CliRunner()
+    fed = runner.invoke(app(), ["dashboards", "feed", "--from", "2018-02-01", "--to", "2018-02-02"])
+    assert fed.exit_code == 0, fed.output
+    assert "no shanxi time-of-use edition in force on 2018-02-01" in fed.output
+    rows = influx.query(f'SELECT * FROM "{ANALYSIS}" WHERE "period" = \'day\' GROUP BY "enterprise"')
+    day = {s.tags["enterprise"]: s.records()[0] for s in rows}
+    assert day[OVER]["tce"] > 5  # 24,000 kWh and 2,400 m3 of gas: energy and tce are there
+    assert _points(influx, TOU_DAILY) == 0
+    findings = influx.query(f'SELECT * FROM "{FINDING}" GROUP BY "enterprise", "code"')
+    assert {s.tags["code"] for s in findings} >= set(FINDING_CODES)
+    out = tmp_path / "2018.html"
+    reported = runner.invoke(app(), ["report", OVER, "--from", "2018-02-01", "--to", "2018-02-02", "--out", str(out)])
+    assert reported.exit_code == 0, reported.output
+    html = out.read_text(encoding="utf-8")
+    assert "no shanxi time-of-use edition in force on 2018-02-01" in html
+    assert 'data-tariff="assumed"' in html and "金额按假设电价计算" in html
     influx.close()
 
 
