@@ -1,11 +1,15 @@
 """The rollup job: raw counters in InfluxDB → hourly/daily per meter, daily/monthly per enterprise (docs/schema.md).
 
-Incremental without state of its own: the hourly rollup stores how many raw readings each hour was computed
-from (`n_readings`). A run compares, per enterprise, meter and counter, the raw count with the stored one:
-per UTC day over the scan window, then per hour over the differing days; hours that differ (new, late or
-backfilled readings) are dirty. The dirty span is widened to the hours of the readings just outside it
-(their intervals change too) and recomputed whole, enterprises with the same span together; every point
-is written at a fixed timestamp of a fixed series, so a second run overwrites with the same values.
+What to recompute comes from the ingest marks (core/marks.py, analytics/marks.py): every writer of raw readings
+records which enterprise and hours each write touched, and a run recomputes exactly the marked hours, whatever
+their age, then advances its cursor. `--since` (a repair tool) also compares, per enterprise, meter and counter,
+the raw readings stored with those the hourly rollups were computed from (`n_readings`): per UTC day from that
+date, then per hour over the differing days.
+
+The dirty hours of an enterprise are grouped into contiguous spans (`dirty_ranges`), cut into bounded chunks
+(`SPAN_ENTERPRISE_SECONDS`), widened to the hours of the readings just outside them (their intervals change
+too) and recomputed whole, enterprises with the same span together; every point is written at a fixed
+timestamp of a fixed series, so a second run overwrites with the same values.
 InfluxQL is kept to what 1.x, 2.x and 3.x all run: bounded `GROUP BY time()`, no SELECT INTO, no DELETE.
 """
 
@@ -14,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -23,6 +28,7 @@ import pandas as pd
 from analytics.calendar import daily_from_hourly, local_midnight_s, month_start, monthly_from_daily, next_month
 from analytics.consumption import CounterSpec, counter_intervals, hourly_arrays
 from analytics.enterprise import EnterpriseInfo, MeterInfo, enterprises_daily, products_daily
+from analytics.marks import ALL, advance, dirty_ranges, read_cursor, read_new_marks
 from core.domain import COUNTER_KEYS
 from core.influx import RAW_MEASUREMENT, InfluxV1, line, quote_ident, quote_literal
 
@@ -35,9 +41,13 @@ PRODUCT_DAILY: Final = "product_daily"
 HOUR_S: Final = 3600
 DAY_S: Final = 86400
 
-DEFAULT_SCAN_DAYS: Final = 35
-"""How far back a run looks for late readings by default: a month plus the days a gateway may buffer
-over a long outage. Older backfills are rolled up with `--since`."""
+MERGE_GAP_H: Final = 6
+"""Dirty hours of one enterprise closer than this are recomputed as one span (a few hours of unchanged
+readings cost less to re-read than the queries of a span of their own)."""
+
+SPAN_ENTERPRISE_SECONDS: Final = 64 * DAY_S
+"""Most enterprise-seconds one recompute holds: one enterprise 64 days at a time, 200 enterprises 7 hours
+(never less than an hour), so a year's backfill is rolled up in bounded chunks."""
 
 EDGE_SEARCH_S: Final = 400 * DAY_S
 """How far before/after a dirty span to look for the neighbouring reading whose interval the span changes.
@@ -71,6 +81,11 @@ class RollupReport:
     months: int = 0
     unknown_enterprises: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    marks: int = 0  # ingest marks read
+    spans: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # code -> dirty [start, end) spans
+    chunks: int = 0  # recomputes (span chunks × enterprise batches)
+    through: dict[str, int] = field(default_factory=dict)  # the marks cursor to store once the run's work is done
+    scope: str = ALL  # whose cursor: the whole registry's, or the one enterprise's of an `only` run
 
 
 def _t(epoch_s: int) -> str:
@@ -350,41 +365,76 @@ def _write(influx: InfluxV1, lines: list[str]) -> None:
         influx.write(lines[i:i + WRITE_BATCH], compress=True)
 
 
+Progress = Callable[[int, int], None]
+"""Called with (chunks done, chunks in all) as a run goes (a terminal progress bar)."""
+
+
 def run_rollup(influx: InfluxV1, enterprises: list[EnterpriseInfo], *, now_s: int | None = None,
-               since_s: int | None = None, scan_days: int = DEFAULT_SCAN_DAYS,
-               only: bool = False) -> RollupReport:
-    """Bring the derived measurements up to date for the scan window (see the module docstring).
+               since_s: int | None = None, scan_days: int = 0, only: bool = False, commit: bool = True,
+               progress: Progress | None = None) -> RollupReport:
+    """Bring the derived measurements up to date: the hours the ingest marks name, and with `since_s` (or
+    `scan_days`) every hour from then whose raw readings differ from what its rollup was computed from.
 
     Enterprises with the same dirty span and time zone are recomputed together, `BATCH_ENTERPRISES` at a
     time, so a steady hourly run costs a handful of queries, not a handful per enterprise. `only`: look at
-    the given enterprises alone (else the raw layer's other enterprises are reported as unknown).
+    the given enterprises alone (else the raw layer's other enterprises are reported as unknown), with a
+    marks cursor of their own (scope: their codes). `commit=False`: leave storing the cursor (`commit_marks`)
+    to the caller, after what it does with the report (the dashboard feed of the recomputed days).
     """
     started = time.monotonic()
     now_s = int(now_s if now_s is not None else time.time())
-    scan_lo = since_s if since_s is not None else now_s - scan_days * DAY_S
-    scan_lo = (scan_lo // DAY_S) * DAY_S
-    scan_hi = (now_s // DAY_S + 2) * DAY_S  # readings up to 5 minutes in the future are accepted
     report = RollupReport(enterprises=len(enterprises))
     fields = counter_fields(influx)
     by_code = {e.code: e for e in enterprises}
-    spans = dirty_spans(influx, fields, scan_lo, scan_hi, sorted(by_code) if only else None)
-    report.unknown_enterprises = sorted(set(spans) - set(by_code))
+    report.scope = ",".join(sorted(by_code)) if only else ALL
+    new = read_new_marks(influx, read_cursor(influx, report.scope))
+    report.marks = new.marks
+    hours = {code: set(hs) for code, hs in new.hours.items() if not only or code in by_code}
+    if since_s is not None or scan_days:
+        scan_lo = since_s if since_s is not None else now_s - scan_days * DAY_S
+        scan_lo = (scan_lo // DAY_S) * DAY_S
+        scan_hi = (now_s // DAY_S + 2) * DAY_S  # readings up to 5 minutes in the future are accepted
+        for code, (lo, hi) in dirty_spans(influx, fields, scan_lo, scan_hi, sorted(by_code) if only else None).items():
+            hours.setdefault(code, set()).update(range(lo // HOUR_S, (hi - 1) // HOUR_S + 1))
+    report.unknown_enterprises = sorted(set(hours) - set(by_code))
     groups: dict[tuple[int, int, str], list[EnterpriseInfo]] = defaultdict(list)
-    for code in sorted(set(spans) & set(by_code)):
-        groups[(*spans[code], by_code[code].timezone)].append(by_code[code])
+    for code in sorted(set(hours) & set(by_code)):
+        report.spans[code] = dirty_ranges(hours[code], MERGE_GAP_H)
+        for lo, hi in report.spans[code]:
+            groups[(lo, hi, by_code[code].timezone)].append(by_code[code])
+    chunks: list[tuple[list[EnterpriseInfo], int, int]] = []
     for (start, end, _tz), members in sorted(groups.items()):
         for i in range(0, len(members), BATCH_ENTERPRISES):
-            batch = {e.code: e for e in members[i:i + BATCH_ENTERPRISES]}
-            for (lo, hi), codes in sorted(widened_spans(influx, list(batch), fields, start, end).items()):
-                group = [batch[c] for c in codes]
-                rows = recompute_hours(influx, group, fields, lo, hi)
-                _write(influx, _lines(HOURLY, rows, ("enterprise", "meter", "quantity"), HOURLY_FIELDS, "hour_s"))
-                report.hours += len(rows)
-                for code in codes:
-                    report.dirty[code] = (lo, hi)
-                days, ent_days, months = roll_up_calendar(influx, group, lo, hi)
-                report.days += days
-                report.enterprise_days += ent_days
-                report.months += months
+            batch = members[i:i + BATCH_ENTERPRISES]
+            step = max(HOUR_S, SPAN_ENTERPRISE_SECONDS // len(batch) // HOUR_S * HOUR_S)
+            chunks += [(batch, lo, min(lo + step, end)) for lo in range(start, end, step)]
+    for done, (members, start, end) in enumerate(chunks):
+        if progress is not None:
+            progress(done, len(chunks))
+        batch = {e.code: e for e in members}
+        for (lo, hi), codes in sorted(widened_spans(influx, list(batch), fields, start, end).items()):
+            group = [batch[c] for c in codes]
+            rows = recompute_hours(influx, group, fields, lo, hi)
+            _write(influx, _lines(HOURLY, rows, ("enterprise", "meter", "quantity"), HOURLY_FIELDS, "hour_s"))
+            report.hours += len(rows)
+            for code in codes:
+                old = report.dirty.get(code, (lo, hi))
+                report.dirty[code] = (min(old[0], lo), max(old[1], hi))
+            days, ent_days, months = roll_up_calendar(influx, group, lo, hi)
+            report.days += days
+            report.enterprise_days += ent_days
+            report.months += months
+    report.chunks = len(chunks)
+    if progress is not None:
+        progress(len(chunks), len(chunks))
+    report.through = new.through
+    if commit:
+        commit_marks(influx, report)
     report.seconds = time.monotonic() - started
     return report
+
+
+def commit_marks(influx: InfluxV1, report: RollupReport) -> None:
+    """Advance the marks cursor past the marks `report`'s run consumed (after everything built on it is done)."""
+    advance(influx, report.through, report.scope)
+    report.through = {}

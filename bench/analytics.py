@@ -45,6 +45,7 @@ from analytics.registry_view import load_enterprises  # noqa: E402
 from analytics.rollup_job import run_rollup  # noqa: E402
 from analytics.summary import AnalyzeOptions  # noqa: E402
 from core.influx import InfluxV1  # noqa: E402
+from core.marks import IngestMarks  # noqa: E402
 from core.reference import get_reference  # noqa: E402
 from core.registry.creditcode import complete_credit_code  # noqa: E402
 from core.registry.db import dispose_engines, session_scope  # noqa: E402
@@ -76,11 +77,11 @@ class TimedInflux(InfluxV1):
     writes = 0
     by_kind: dict[str, list[float]]
 
-    def query(self, q: str, epoch: str = "s") -> Any:
+    def query(self, q: str, epoch: str = "s", rp: str | None = None) -> Any:
         started = time.perf_counter()
         rows = 0
         try:
-            answer = super().query(q, epoch)
+            answer = super().query(q, epoch, rp)
             rows = sum(len(s.values) for s in answer)
             return answer
         finally:
@@ -95,10 +96,10 @@ class TimedInflux(InfluxV1):
             acc[1] += seconds
             acc[2] += rows
 
-    def write(self, lines: Any, precision: str = "s", compress: bool = False) -> None:
+    def write(self, lines: Any, precision: str = "s", compress: bool = False, rp: str | None = None) -> None:
         started = time.perf_counter()
         try:
-            super().write(lines, precision, compress)
+            super().write(lines, precision, compress, rp)
         finally:
             self.write_s += time.perf_counter() - started
             self.writes += 1
@@ -198,13 +199,26 @@ def year_lines(enterprise_codes: list[str]) -> Iterator[str]:
                        f"completeness=1.0 {local_midnight_s(month, TZ)}")
 
 
-def write_all(influx: InfluxV1, lines: Iterator[str]) -> tuple[int, float]:
+def write_all(influx: InfluxV1, lines: Iterator[str], marks: IngestMarks | None = None) -> tuple[int, float]:
+    """Write in batches; with `marks`, each batch's ingest marks after it, as the collector does."""
     started = time.perf_counter()
     n = 0
     for chunk in batches(lines):
         influx.write(chunk)
+        if marks is not None:
+            marks.mark(influx, chunk.encode())
         n += chunk.count("\n") + 1
     return n, time.perf_counter() - started
+
+
+def quarter_hour_lines(code: str, year: int) -> Iterator[str]:
+    """A year of 15-minute readings of one enterprise's 5 meters (a gateway's backlog, or an import)."""
+    start = local_midnight_s(dt.date(year, 1, 1), TZ)
+    steps = (local_midnight_s(dt.date(year + 1, 1, 1), TZ) - start) // 900
+    for meter, field, step in METERS:
+        for k in range(steps + 1):
+            value = 1000.0 + 15 * step * k
+            yield f"reading,enterprise={code},gateway=gw1,meter={meter} {field}={value:.3f} {start + 900 * k}"
 
 
 def cli(args: list[str], env: dict[str, str]) -> tuple[float, str, str]:
@@ -228,13 +242,15 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     args = parser.parse_args()
     results: dict[str, Any] = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
-                               "enterprises": args.enterprises, "meters_per_enterprise": len(METERS)}
+                               "enterprises": args.enterprises, "meters_per_enterprise": len(METERS),
+                               "load_average_start": [round(x, 2) for x in os.getloadavg()]}
     workdir = Path(tempfile.mkdtemp(prefix="enerdiag-bench-analytics-"))
     os.chmod(workdir, 0o755)
     influxd = InfluxD(workdir / "influxdb")
     try:
         influxd.start()
         results.update(bench(influxd, workdir, args.enterprises))
+        results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         influxd.stop()
         dispose_engines()
@@ -271,8 +287,8 @@ def bench(influxd: InfluxD, workdir: Path, n: int) -> dict[str, Any]:
     for db in ("rollup_cli", "rollup_split"):
         influxd.create_database(db)
     with InfluxV1(influxd.url, "rollup_split") as influx, InfluxV1(influxd.url, "rollup_cli") as other:
-        points, seconds = write_all(influx, minute_lines(enterprise_codes, hour_s))
-        write_all(other, minute_lines(enterprise_codes, hour_s))
+        points, seconds = write_all(influx, minute_lines(enterprise_codes, hour_s), IngestMarks("bench-split"))
+        write_all(other, minute_lines(enterprise_codes, hour_s), IngestMarks("bench-cli"))
     out["raw_points"] = points
     out["raw_write_points_per_s"] = round(points / seconds)
     log(f"{points} raw points written in {seconds:.1f} s (and again into a second database)")
@@ -284,6 +300,7 @@ def bench(influxd: InfluxD, workdir: Path, n: int) -> dict[str, Any]:
                                        enterprise_days=report.enterprise_days, months=report.months),
                                **cpu.as_dict()}
     log(f"rollup in-process: {out['rollup_inprocess']}")
+    out["rollup_cli_load_before"] = [round(x, 2) for x in os.getloadavg()]
     wall, _, summary = cli(["rollup"], {**env, "ENERDIAG_INFLUX_DB": "rollup_cli"})
     out["rollup_cli_wall_s"] = round(wall, 2)
     out["rollup_cli_summary"] = summary
@@ -292,6 +309,19 @@ def bench(influxd: InfluxD, workdir: Path, n: int) -> dict[str, Any]:
     out["rollup_noop_cli_wall_s"] = round(wall, 2)
     out["rollup_noop_cli_summary"] = summary
     log(f"enerdiag rollup again (nothing new): {wall:.1f} s wall ({summary})")
+
+    # ---- a year's backfill of one enterprise at 15 minutes, marked as the collector marks it
+    influxd.create_database("backfill")
+    with InfluxV1(influxd.url, "backfill", timeout=120) as influx:
+        points, seconds = write_all(influx, quarter_hour_lines(enterprise_codes[0], YEAR - 1),
+                                    IngestMarks("bench-backfill"))
+    out["backfill_points"] = points
+    log(f"{points} raw points of one enterprise's year written in {seconds:.1f} s")
+    out["backfill_cli_load_before"] = [round(x, 2) for x in os.getloadavg()]
+    wall, _, summary = cli(["rollup"], {**env, "ENERDIAG_INFLUX_DB": "backfill"})
+    out["backfill_cli_wall_s"] = round(wall, 2)
+    out["backfill_cli_summary"] = summary
+    log(f"enerdiag rollup of the year's backfill: {wall:.1f} s wall ({summary})")
 
     # ---- analyze: a year of rollups
     influxd.create_database("year")

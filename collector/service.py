@@ -34,6 +34,7 @@ from collector.spool import Spool
 from collector.writer import Sink
 from core.domain import DEADLETTER_PAYLOAD_BYTES, TELEMETRY_SUBSCRIPTION
 from core.influx import InfluxV1
+from core.marks import IngestMarks
 from core.mqtt import broker_address, mqtt_client
 from core.telemetry import ENTERPRISE_PATTERN, Topic, parse_topic
 
@@ -112,7 +113,7 @@ class Collector:
         self.influx = InfluxV1(config.influx_url, config.influx_db, config.influx_token)
         self.spool = Spool(config.data_dir / "spool", config.spool_max_bytes)
         self.sink = Sink(self.influx, self.spool, self.metrics, self._storage_rejected, config.compress,
-                         config.influx_raw_rp)
+                         config.influx_raw_rp, IngestMarks(config.client_id, config.influx_raw_rp))
         self._batch = Batch()  # being filled by paho's network thread (under `_held_lock`)
         self._topics: dict[str, tuple[Topic | None, tuple[str, str] | None]] = {}  # topic -> parse, registry check
         self._batches: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from collector.metrics import Metrics
 from collector.spool import Spool
 from core.influx import RAW_MEASUREMENT, InfluxError, InfluxV1
+from core.marks import IngestMarks
 
 log = logging.getLogger("enerdiag.collector")
 
@@ -30,8 +31,10 @@ class Sink:
         reject: Callable[[list[str], str], None],
         compress: bool = False,
         raw_rp: str | None = None,
+        marks: IngestMarks | None = None,
     ) -> None:
         self.influx = influx
+        self.marks = marks  # ingest marks (core/marks.py) written after each write's readings, before any ack
         self.raw_rp = raw_rp  # retention policy of `reading` points; health points stay in the default one
         self.spool = spool
         self.metrics = metrics
@@ -104,6 +107,11 @@ class Sink:
             readings, others = split_readings(body)
             self.influx.write(readings, precision="s", compress=self.compress, rp=self.raw_rp)
             self.influx.write(others, precision="s", compress=self.compress)
+        if self.marks is not None:  # after the readings: a mark never names readings not stored yet
+            try:
+                self.marks.mark(self.influx, body)
+            except InfluxError as exc:  # never dead-letter stored readings for it: spool, retry (status None)
+                raise InfluxError(f"ingest marks not stored: {exc}") from exc
         self.metrics.write_latency(time.perf_counter() - started)
         self.metrics.add("batches_written")
 

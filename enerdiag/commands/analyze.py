@@ -16,7 +16,7 @@ from analytics.analyze_job import analyze as run_analyze
 from analytics.analyze_job import over_quota_rows
 from analytics.enterprise import EnterpriseInfo
 from analytics.registry_view import load_enterprises
-from analytics.rollup_job import DEFAULT_SCAN_DAYS, run_rollup
+from analytics.rollup_job import RollupReport, commit_marks, run_rollup
 from analytics.summary import AnalyzeOptions
 from core.domain import DEFAULT_TIMEZONE
 from core.influx import InfluxError, InfluxV1
@@ -57,18 +57,33 @@ FEED_MAX_DAYS = 400
 """Most days one rollup run re-feeds to the dashboards (a longer backfill: `enerdiag dashboards feed`)."""
 
 
-def _touched_days(dirty: dict[str, tuple[int, int]], enterprises: list[EnterpriseInfo]) -> list[dt.date]:
+def _touched_days(spans: dict[str, list[tuple[int, int]]], enterprises: list[EnterpriseInfo]) -> list[dt.date]:
     """Local days whose rollups this run recomputed, plus yesterday and today (the running day's feed)."""
     zones = {e.code: e.timezone for e in enterprises}
     now = dt.datetime.now(dt.UTC)
     days = {(now - dt.timedelta(days=1)).astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date(),
             now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()}
-    for code, (lo, hi) in dirty.items():
+    for code, ranges in spans.items():
         zone = ZoneInfo(zones.get(code) or DEFAULT_TIMEZONE)
-        first = dt.datetime.fromtimestamp(lo, zone).date()
-        last = dt.datetime.fromtimestamp(max(lo, hi - 1), zone).date()
-        days.update(first + dt.timedelta(days=k) for k in range((last - first).days + 1))
+        for lo, hi in ranges:
+            first = dt.datetime.fromtimestamp(lo, zone).date()
+            last = dt.datetime.fromtimestamp(max(lo, hi - 1), zone).date()
+            days.update(first + dt.timedelta(days=k) for k in range((last - first).days + 1))
     return sorted(days)[-FEED_MAX_DAYS:]
+
+
+def _rollup_with_progress(influx: InfluxV1, enterprises: list[EnterpriseInfo], **options: Any) -> RollupReport:
+    """`run_rollup` with a progress bar on a terminal (stderr); plain when stderr is a log."""
+    if not sys.stderr.isatty():
+        return run_rollup(influx, enterprises, **options)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("rollup"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=True, console=Console(stderr=True)) as bar:
+        task = bar.add_task("rollup", total=None)
+        return run_rollup(influx, enterprises, progress=lambda done, total: bar.update(task, completed=done,
+                                                                                         total=total), **options)
 
 
 def _precompute_credit(influx: InfluxV1, enterprises: list[EnterpriseInfo]) -> Any:
@@ -86,26 +101,29 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def rollup(
-        since: Annotated[str | None, typer.Option("--since", help="also recheck from this date (YYYY-MM-DD, "
-                                                   "UTC), for backfills older than the scan window")] = None,
+        since: Annotated[str | None, typer.Option("--since", help="repair: also recheck every hour from this "
+                                                   "date (YYYY-MM-DD, UTC) against the raw readings, e.g. for "
+                                                   "readings written without ingest marks")] = None,
         enterprise: Annotated[str | None, typer.Option("--enterprise", help="only this enterprise")] = None,
-        scan_days: Annotated[int, typer.Option("--scan-days", min=1, help="days back to look for late "
-                                               "readings")] = DEFAULT_SCAN_DAYS,
+        scan_days: Annotated[int, typer.Option("--scan-days", min=0, help="repair: also recheck the last N "
+                                               "days against the raw readings")] = 0,
         indicators: Annotated[bool, typer.Option("--indicators/--no-indicators", help="then precompute today's "
                                                  "credit indicators of credit-consented enterprises for the bank "
                                                  "API")] = True,
     ) -> None:
-        """Bring rollups up to date (only hours whose raw readings changed; running twice changes nothing)."""
+        """Bring rollups up to date: the hours the ingest marks name, whatever their age (running twice changes
+        nothing)."""
         since_s = None
         if since is not None:
             since_s = int(dt.datetime.combine(_date(since, "--since"), dt.time(), dt.UTC).timestamp())
         enterprises = _enterprises(enterprise)
         try:
             with _influx() as influx:
-                report = run_rollup(influx, enterprises, since_s=since_s, scan_days=scan_days,
-                                    only=enterprise is not None)
-                feed_days = _touched_days(report.dirty, enterprises)
+                report = _rollup_with_progress(influx, enterprises, since_s=since_s, scan_days=scan_days,
+                                               only=enterprise is not None, commit=False)
+                feed_days = _touched_days(report.spans, enterprises)
                 feed = publish_feed(influx, enterprises, feed_days, with_activity=enterprise is None)
+                commit_marks(influx, report)  # only now: a run that stops before here redoes these marks
                 precomputed = _precompute_credit(influx, enterprises) if indicators else None
         except InfluxError as exc:
             fail(str(exc))
@@ -118,7 +136,9 @@ def register(app: typer.Typer) -> None:
                   f"{precomputed.seconds:.1f} s{failed}", file=sys.stderr)
         unknown = f"; {len(report.unknown_enterprises)} unknown enterprise(s) skipped" if (
             report.unknown_enterprises) else ""
-        print(f"rollup: {len(report.dirty)} of {report.enterprises} enterprise(s) recomputed, "
+        spans = sum(len(r) for r in report.spans.values())
+        print(f"rollup: {len(report.dirty)} of {report.enterprises} enterprise(s) recomputed from "
+              f"{report.marks} ingest mark(s), {spans} span(s) in {report.chunks} chunk(s), "
               f"{report.hours} hourly, {report.days} daily, {report.enterprise_days} enterprise-daily, "
               f"{report.months} monthly points in {report.seconds:.1f} s{unknown}", file=sys.stderr)
 

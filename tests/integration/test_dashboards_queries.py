@@ -30,6 +30,7 @@ from collector.loadgen import Publisher, messages, telemetry_topic
 from collector.registry_view import RegistrySnapshot
 from collector.service import Collector, CollectorConfig
 from core.influx import InfluxV1, Series, line
+from core.marks import IngestMarks
 from core.reference import get_reference
 from dashboards import alerting, catalog, city, health
 from dashboards.common import RAW_RP_NAME
@@ -349,6 +350,7 @@ def rolled_up(services, influx_db) -> Iterator[Demo]:
     raw = [ln for ln in demo_lines(now)[0] if ln.startswith("reading,")]
     with InfluxV1(services.influx_url, influx_db) as influx:
         influx.write(raw)
+        IngestMarks("demo-import").mark(influx, "\n".join(raw).encode())  # as every writer of readings does
         influx.write(enterprise_info.lines([InfoRow(code, *facts) for code, facts in INFO.items()],
                                            recent_days(now, 2)))
         report = run_rollup(influx, registry(), now_s=int(now.timestamp()))
