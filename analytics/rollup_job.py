@@ -53,6 +53,10 @@ EDGE_SEARCH_S: Final = 400 * DAY_S
 """How far before/after a dirty span to look for the neighbouring reading whose interval the span changes.
 A meter silent for longer than this starts a fresh series (its first reading has no predecessor)."""
 
+HORIZON_S: Final = 2 * DAY_S
+"""How far past now the search for the reading after a span looks (the collector refuses readings more than
+5 minutes ahead; direct writers get two days): a span ending now costs no 400-day search forward."""
+
 WRITE_BATCH: Final = 5000
 """Lines per write request (InfluxDB's recommended batch size)."""
 
@@ -186,13 +190,17 @@ Key = tuple[str, str, str]  # (enterprise, meter, quantity)
 
 
 def _edges(influx: InfluxV1, codes: list[str], fields: list[str], at_s: int,
-           before: bool) -> dict[Key, tuple[int, float]]:
-    """Per (enterprise, meter, quantity): the last reading before `at_s`, or the first at/after it."""
+           before: bool, horizon_s: int | None = None) -> dict[Key, tuple[int, float]]:
+    """Per (enterprise, meter, quantity): the last reading before `at_s`, or the first at/after it (and before
+    `horizon_s`, past which no reading can be: the collector refuses readings more than 5 minutes ahead)."""
     if not fields:
+        return {}
+    end = at_s + EDGE_SEARCH_S if horizon_s is None else min(at_s + EDGE_SEARCH_S, horizon_s)
+    if not before and end <= at_s:
         return {}
     fn = "last" if before else "first"
     window = (f"time < {_t(at_s)} AND time >= {_t(at_s - EDGE_SEARCH_S)}" if before
-              else f"time >= {_t(at_s)} AND time < {_t(at_s + EDGE_SEARCH_S)}")
+              else f"time >= {_t(at_s)} AND time < {_t(end)}")
     statements = [
         f"SELECT {fn}({quote_ident(f)}) AS {quote_ident(f)} FROM {influx.raw_source} "
         f"WHERE {_in(codes)} AND {window} GROUP BY \"enterprise\", \"meter\""
@@ -242,13 +250,13 @@ def counter_spec(meter: MeterInfo | None) -> CounterSpec:
 
 
 def widened_spans(influx: InfluxV1, codes: list[str], fields: list[str], start_s: int,
-                  end_s: int) -> dict[tuple[int, int], list[str]]:
+                  end_s: int, horizon_s: int | None = None) -> dict[tuple[int, int], list[str]]:
     """Group enterprises by their dirty span widened to the hours of the readings just outside it.
 
     An enterprise whose meter was silent for weeks widens only its own span, not the whole batch's.
     """
     before = _edges(influx, codes, fields, start_s, before=True)
-    after = _edges(influx, codes, fields, end_s, before=False)
+    after = _edges(influx, codes, fields, end_s, before=False, horizon_s=horizon_s)
     lo = dict.fromkeys(codes, start_s)
     hi = dict.fromkeys(codes, end_s)
     for (code, _, _), (t, _) in before.items():
@@ -262,7 +270,7 @@ def widened_spans(influx: InfluxV1, codes: list[str], fields: list[str], start_s
 
 
 def recompute_hours(influx: InfluxV1, enterprises: list[EnterpriseInfo], fields: list[str], lo: int,
-                    hi: int) -> pd.DataFrame:
+                    hi: int, horizon_s: int | None = None) -> pd.DataFrame:
     """Hourly rows (with `enterprise`, `meter`, `quantity`) of every counter of the enterprises in [lo, hi).
 
     [lo, hi) must be a widened span (`widened_spans`): with the last reading before it and the first after
@@ -271,7 +279,7 @@ def recompute_hours(influx: InfluxV1, enterprises: list[EnterpriseInfo], fields:
     codes = [e.code for e in enterprises]
     by_code = {e.code: e for e in enterprises}
     outer_before = _edges(influx, codes, fields, lo, before=True)
-    outer_after = _edges(influx, codes, fields, hi, before=False)
+    outer_after = _edges(influx, codes, fields, hi, before=False, horizon_s=horizon_s)
     raw = fetch_raw(influx, codes, fields, lo, hi)
     parts: dict[str, list[np.ndarray]] = defaultdict(list)
     for key in sorted(set(raw) | set(outer_before) | set(outer_after)):
@@ -408,13 +416,14 @@ def run_rollup(influx: InfluxV1, enterprises: list[EnterpriseInfo], *, now_s: in
             batch = members[i:i + BATCH_ENTERPRISES]
             step = max(HOUR_S, SPAN_ENTERPRISE_SECONDS // len(batch) // HOUR_S * HOUR_S)
             chunks += [(batch, lo, min(lo + step, end)) for lo in range(start, end, step)]
+    horizon = max(now_s, int(time.time())) + HORIZON_S
     for done, (members, start, end) in enumerate(chunks):
         if progress is not None:
             progress(done, len(chunks))
         batch = {e.code: e for e in members}
-        for (lo, hi), codes in sorted(widened_spans(influx, list(batch), fields, start, end).items()):
+        for (lo, hi), codes in sorted(widened_spans(influx, list(batch), fields, start, end, horizon).items()):
             group = [batch[c] for c in codes]
-            rows = recompute_hours(influx, group, fields, lo, hi)
+            rows = recompute_hours(influx, group, fields, lo, hi, horizon)
             _write(influx, _lines(HOURLY, rows, ("enterprise", "meter", "quantity"), HOURLY_FIELDS, "hour_s"))
             report.hours += len(rows)
             for code in codes:

@@ -54,22 +54,33 @@ def _influx() -> InfluxV1:
 
 
 FEED_MAX_DAYS = 400
-"""Most days one rollup run re-feeds to the dashboards (a longer backfill: `enerdiag dashboards feed`)."""
+"""Most days one rollup run re-feeds to the dashboards per enterprise (longer: `enerdiag dashboards feed`)."""
+
+FeedPlan = dict[tuple[dt.date, ...], list[EnterpriseInfo]]
 
 
-def _touched_days(spans: dict[str, list[tuple[int, int]]], enterprises: list[EnterpriseInfo]) -> list[dt.date]:
-    """Local days whose rollups this run recomputed, plus yesterday and today (the running day's feed)."""
-    zones = {e.code: e.timezone for e in enterprises}
+def _feed_plan(spans: dict[str, list[tuple[int, int]]],
+               enterprises: list[EnterpriseInfo]) -> tuple[list[dt.date], FeedPlan]:
+    """The running days (yesterday and today: every enterprise, with the operation index) and, per set of earlier
+    local days, the enterprises whose rollups this run recomputed on them (only those are fed again)."""
     now = dt.datetime.now(dt.UTC)
-    days = {(now - dt.timedelta(days=1)).astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date(),
-            now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()}
-    for code, ranges in spans.items():
-        zone = ZoneInfo(zones.get(code) or DEFAULT_TIMEZONE)
+    recent = sorted({(now - dt.timedelta(days=1)).astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date(),
+                     now.astimezone(ZoneInfo(DEFAULT_TIMEZONE)).date()})
+    by_code = {e.code: e for e in enterprises}
+    plan: FeedPlan = {}
+    for code, ranges in sorted(spans.items()):
+        if code not in by_code:
+            continue
+        zone = ZoneInfo(by_code[code].timezone or DEFAULT_TIMEZONE)
+        days: set[dt.date] = set()
         for lo, hi in ranges:
             first = dt.datetime.fromtimestamp(lo, zone).date()
             last = dt.datetime.fromtimestamp(max(lo, hi - 1), zone).date()
             days.update(first + dt.timedelta(days=k) for k in range((last - first).days + 1))
-    return sorted(days)[-FEED_MAX_DAYS:]
+        earlier = tuple(sorted(days - set(recent))[-FEED_MAX_DAYS:])
+        if earlier:
+            plan.setdefault(earlier, []).append(by_code[code])
+    return recent, plan
 
 
 def _rollup_with_progress(influx: InfluxV1, enterprises: list[EnterpriseInfo], **options: Any) -> RollupReport:
@@ -121,15 +132,23 @@ def register(app: typer.Typer) -> None:
             with _influx() as influx:
                 report = _rollup_with_progress(influx, enterprises, since_s=since_s, scan_days=scan_days,
                                                only=enterprise is not None, commit=False)
-                feed_days = _touched_days(report.spans, enterprises)
-                feed = publish_feed(influx, enterprises, feed_days, with_activity=enterprise is None)
+                recent, earlier = _feed_plan(report.spans, enterprises)
+                feed = publish_feed(influx, enterprises, recent, with_activity=enterprise is None)
+                for days, group in earlier.items():
+                    more = publish_feed(influx, group, list(days), with_activity=False)
+                    feed.analysis_points += more.analysis_points
+                    feed.finding_points += more.finding_points
                 commit_marks(influx, report)  # only now: a run that stops before here redoes these marks
                 precomputed = _precompute_credit(influx, enterprises) if indicators else None
         except InfluxError as exc:
             fail(str(exc))
-        print(f"dashboard feed: {len(feed_days)} day(s), {feed.analysis_points} enterprise_analysis, "
-              f"{feed.finding_points} finding points",
-              file=sys.stderr)
+        fed = sorted({*recent, *(d for days in earlier for d in days)})
+        stale = [d for d in fed if d < recent[0]]
+        activity = (f"; the operation index of {len(stale)} earlier day(s) is not refreshed: `enerdiag dashboards "
+                    f"feed --from {stale[0]} --to {stale[-1] + dt.timedelta(days=1)}`") if (
+            stale and enterprise is None) else ""
+        print(f"dashboard feed: {len(fed)} day(s), {feed.analysis_points} enterprise_analysis, "
+              f"{feed.finding_points} finding points{activity}", file=sys.stderr)
         if precomputed is not None:
             failed = "".join(f"; {code}: {why}" for code, why in sorted(precomputed.failed.items()))
             print(f"credit indicators: {precomputed.enterprises} enterprise(s) precomputed in "
