@@ -5,16 +5,19 @@ Starts its own InfluxDB (Debian package, via enerdiag.localservices) in a temp d
 budget and a quarter of green certificates), loaded through `registry load`'s loader. Then, in one run:
 
 - rollup: the hour before last of 1-minute readings (61 per counter, 305,000 points) is written to two
-  databases; one is rolled up in-process with InfluxDB calls timed per kind of query and the CPU seconds
-  of this process and of influxd counted, to say what dominates; the other by the real `enerdiag rollup`
+  databases, each write followed by its ingest marks as the collector writes them (core/marks.py); one is
+  rolled up in-process with InfluxDB calls timed per kind of query and the CPU seconds of this process and
+  of influxd counted, to say what dominates; the other by the real `enerdiag rollup`
   as a subprocess (wall time, and the job's own time from its summary line); a second run finds nothing
   to do (the steady-state cost of the hourly cron).
+- backfill: a year (2024) of 15-minute readings of one enterprise's 5 meters (175,685 points), marked, then
+  a plain `enerdiag rollup` as a subprocess (wall time and its summary line).
 - analyze: a year (2025) of `enterprise_daily` / `enterprise_monthly` points for the same 1,000 enterprises
   (electricity, natural gas, output) is written directly, then `enerdiag analyze --json` runs as a
   subprocess for the whole year and for 10 Jan .. 20 Dec (edge days read from the daily layer, and 1..9
   January for the budget's year to date), each after the same in-process with InfluxDB calls timed.
 
-    .venv/bin/python bench/analytics.py [--enterprises 1000] [--json out.json]
+    .venv/bin/python bench/analytics.py [--enterprises 1000] [--json out.json] [--rollup-only]
 
 Not part of the test suite; about two minutes on 2 cores.
 """
@@ -240,6 +243,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--enterprises", type=int, default=1000)
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    parser.add_argument("--rollup-only", action="store_true", help="the rollup cases only (no year of analysis)")
     args = parser.parse_args()
     results: dict[str, Any] = {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
                                "enterprises": args.enterprises, "meters_per_enterprise": len(METERS),
@@ -249,7 +253,7 @@ def main() -> None:
     influxd = InfluxD(workdir / "influxdb")
     try:
         influxd.start()
-        results.update(bench(influxd, workdir, args.enterprises))
+        results.update(bench(influxd, workdir, args.enterprises, args.rollup_only))
         results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     finally:
         influxd.stop()
@@ -260,7 +264,7 @@ def main() -> None:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def bench(influxd: InfluxD, workdir: Path, n: int) -> dict[str, Any]:
+def bench(influxd: InfluxD, workdir: Path, n: int, rollup_only: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     assert influxd.pid is not None, "influxd not started"
     enterprise_codes = codes(n)
@@ -322,6 +326,9 @@ def bench(influxd: InfluxD, workdir: Path, n: int) -> dict[str, Any]:
     out["backfill_cli_wall_s"] = round(wall, 2)
     out["backfill_cli_summary"] = summary
     log(f"enerdiag rollup of the year's backfill: {wall:.1f} s wall ({summary})")
+
+    if rollup_only:
+        return out
 
     # ---- analyze: a year of rollups
     influxd.create_database("year")

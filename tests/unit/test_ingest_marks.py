@@ -90,3 +90,14 @@ def test_a_refused_mark_spools_the_batch_and_dead_letters_nothing(tmp_path: Path
                 lambda lines, msg: rejected.append(lines), marks=IngestMarks("c1"))
     assert sink.store([reading(E1, "M01", 10 * H)])  # durable: in the spool, written again with its marks later
     assert rejected == [] and metrics.spool_batches == 1
+
+
+def test_mark_lines_are_what_the_line_protocol_serialiser_writes() -> None:
+    marks = IngestMarks('col "1", a=b')
+    body = "\n".join([reading(E1, "M01", 10 * H), reading(E1, "M-2", 11 * H), reading(E2, "M01", 3 * H)]).encode()
+    found = touched(body)
+    for got, t in zip(marks.lines(found), found.values(), strict=True):
+        expected = line("ingest_mark", {"writer": 'col "1", a=b'},
+                        {"enterprise": t.enterprise, "hours": format_hours(t.hours),
+                         "meters": ",".join(sorted(t.meters)), "readings": t.readings})
+        assert got == f"{expected} {got.rsplit(' ', 1)[1]}"
