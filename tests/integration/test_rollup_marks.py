@@ -84,6 +84,10 @@ def plant(services, influx_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     time.sleep(0.3)  # subscriptions granted
     yield collector
     collector.stop()
+    cleaner = Publisher(services.mqtt_url, f"clean-{influx_db}")  # the replay's retained gateway status: gone,
+    cleaner.publish(f"em/v1/{CODE}/steel/status", b"", retain=True)  # so no later test's collector receives it
+    assert cleaner.wait_acked()
+    cleaner.close()
     dispose_engines()
     get_settings.cache_clear()
 
