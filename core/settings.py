@@ -99,6 +99,10 @@ class Settings(BaseSettings):
 
     mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="MQTT broker, mqtt://[user:pass@]host:port")
     mqtt_client_id: str = Field("enerdiag-collector", description="fixed client id for the persistent session")
+    safety_mqtt_url: str | None = Field(
+        None, description="the safety watcher's broker URL with its own account; default ENERDIAG_MQTT_URL "
+        "only when that URL carries no account"
+    )
     influx_url: str = Field("http://127.0.0.1:8086", description="InfluxDB base URL (v1-compatible API)")
     influx_db: str = Field("energy", description="InfluxDB database (bucket via DBRP mapping on 2.x/3.x)")
     influx_token: str | None = Field(None, description="token for InfluxDB 2.x/3.x v1-compatible API")
@@ -120,6 +124,11 @@ class Settings(BaseSettings):
         if not value.startswith(("mqtt://", "mqtts://", "tcp://")):
             raise ValueError("must start with mqtt://, mqtts:// or tcp://")
         return value
+
+    @field_validator("safety_mqtt_url")
+    @classmethod
+    def _safety_mqtt_scheme(cls, value: str | None) -> str | None:
+        return cls._mqtt_scheme(value) if value else None
 
     @field_validator("influx_url")
     @classmethod

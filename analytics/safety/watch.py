@@ -58,6 +58,17 @@ class WatchConfig:
         return TELEMETRY_SUBSCRIPTION
 
 
+def watcher_mqtt_url(safety_url: str | None, collector_url: str) -> str:
+    """The broker URL the watcher logs in with: its own (ENERDIAG_SAFETY_MQTT_URL), else the collector's URL
+    only when that carries no account (a development broker); never the collector's account."""
+    if safety_url:
+        return safety_url
+    if broker_address(collector_url).username:
+        raise ValueError("the safety watcher logs in with its own broker account: set ENERDIAG_SAFETY_MQTT_URL "
+                         "(mqtt://USER:PASSWORD@host:1884, account written by `enerdiag registry mqtt-acl`)")
+    return collector_url
+
+
 Reading = tuple[str, str, int, dict[str, float]]
 """(enterprise, meter, ts, safety values) of one reading."""
 

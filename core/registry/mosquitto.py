@@ -1,5 +1,15 @@
-"""Mosquitto's password file and ACL, generated from the registry (no plaintext needed: hashes are stored
-in Mosquitto's own format). Each gateway may publish only under `em/v1/{enterprise}/{gateway}/`."""
+"""Mosquitto's password files and ACLs, generated from the registry (no plaintext needed: hashes are stored
+in Mosquitto's own format). Each gateway may publish only under `em/v1/{enterprise}/{gateway}/`.
+
+Two kinds of listener, each with its own files (`per_listener_settings true`):
+
+- the **gateway listener** (1883, 8883): gateway accounts only, and `use_username_as_clientid true`, so
+  a gateway's MQTT session is always named after its own account and no gateway can take over the
+  session of another client (the collector's, a watcher's or another gateway's) by reusing its client id;
+- the **services listener** (1884, internal network only): the collector's and the safety watcher's
+  accounts, which choose their own fixed client ids (N collectors share one account through the
+  shared subscription). Gateway credentials are refused there.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +27,8 @@ from core.registry.hashing import mosquitto_hash, mosquitto_verify
 from core.registry.models import Gateway, mqtt_username
 
 TOPIC_ROOT = "em/v1"
+SERVICES_PASSWORD_FILE = "services.passwd"  # next to the gateways' password file unless told otherwise
+SERVICES_ACL_FILE = "services.acl"
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,23 @@ def gateway_user(enterprise_code: str, gateway_id: str, password_hash: str) -> M
 def collector_user(username: str, password_hash: str) -> MqttUser:
     """The collector reads every enterprise's topics, directly or through a shared subscription."""
     return MqttUser(username, password_hash, (f"topic read {TOPIC_ROOT}/#", f"topic read $share/+/{TOPIC_ROOT}/#"))
+
+
+def safety_user(username: str, password_hash: str) -> MqttUser:
+    """The safety watcher reads telemetry only (not status), directly or through a shared subscription."""
+    topic = f"{TOPIC_ROOT}/+/+/telemetry"
+    return MqttUser(username, password_hash, (f"topic read {topic}", f"topic read $share/+/{topic}"))
+
+
+def gateway_listener_settings(password_file: Path | str, acl_file: Path | str) -> str:
+    """mosquitto.conf lines for a gateway-facing listener (after its `listener` line)."""
+    return (f"allow_anonymous false\npassword_file {password_file}\nacl_file {acl_file}\n"
+            "use_username_as_clientid true\n")
+
+
+def services_listener_settings(password_file: Path | str, acl_file: Path | str) -> str:
+    """mosquitto.conf lines for the services listener (after its `listener` line)."""
+    return f"allow_anonymous false\npassword_file {password_file}\nacl_file {acl_file}\n"
 
 
 def render_password_file(users: Iterable[MqttUser]) -> str:
@@ -73,7 +102,7 @@ def registry_users(session: Session) -> tuple[list[MqttUser], list[str]]:
 
 
 def collector_hash(password: str, existing_file: Path | None, username: str) -> str:
-    """Hash the collector's password, reusing the hash already in `existing_file` if it still matches."""
+    """Hash a service account's password, reusing the hash already in `existing_file` if it still matches."""
     if existing_file is not None and existing_file.exists():
         for line in existing_file.read_text(encoding="utf-8").splitlines():
             name, _, encoded = line.partition(":")

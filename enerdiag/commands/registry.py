@@ -17,11 +17,14 @@ from core.registry.db import session_scope
 from core.registry.loader import RegistryFileError, load_registry_file
 from core.registry.models import Enterprise, Gateway, Meter
 from core.registry.mosquitto import (
+    SERVICES_ACL_FILE,
+    SERVICES_PASSWORD_FILE,
     collector_hash,
     collector_user,
     registry_users,
     render_acl,
     render_password_file,
+    safety_user,
     write_private,
 )
 from core.settings import get_settings, run_dir
@@ -30,6 +33,7 @@ from enerdiag.errors import EXIT_BAD_INPUT, fail
 registry_app = typer.Typer(help="The registry: enterprises, gateways, meters, banks, consents.", no_args_is_help=True)
 
 DEFAULT_COLLECTOR_USER = "enerdiag-collector"
+DEFAULT_SAFETY_USER = "enerdiag-safety"
 
 
 @registry_app.command("load")
@@ -70,12 +74,29 @@ def _collector_credentials(user: str | None, password: str | None) -> tuple[str,
     return user, password
 
 
+def _safety_credentials(user: str | None, password: str | None) -> tuple[str, str] | None:
+    """The safety watcher's user and password: options first, then ENERDIAG_SAFETY_MQTT_URL; None without one."""
+    url = get_settings().safety_mqtt_url
+    parsed = urlsplit(url) if url else None
+    if parsed is not None:
+        user = user or (unquote(parsed.username) if parsed.username else None)
+        password = password or (unquote(parsed.password) if parsed.password else None)
+    if not password:
+        return None
+    return user or DEFAULT_SAFETY_USER, password
+
+
 @registry_app.command("mqtt-acl")
 def mqtt_acl_command(
     password_file: Annotated[
-        Path | None, typer.Option("--password-file", help="default: <run dir>/mosquitto/passwd")
+        Path | None, typer.Option("--password-file", help="gateways' accounts; default: <run dir>/mosquitto/passwd")
     ] = None,
     acl_file: Annotated[Path | None, typer.Option("--acl-file", help="default: <run dir>/mosquitto/acl")] = None,
+    services_password_file: Annotated[Path | None, typer.Option(
+        "--services-password-file", help=f"collector and safety watcher accounts; default: {SERVICES_PASSWORD_FILE} "
+        "next to --password-file")] = None,
+    services_acl_file: Annotated[Path | None, typer.Option(
+        "--services-acl-file", help=f"default: {SERVICES_ACL_FILE} next to --password-file")] = None,
     collector_name: Annotated[
         str | None, typer.Option("--collector-user", help="default: user of ENERDIAG_MQTT_URL, else enerdiag-collector")
     ] = None,
@@ -85,29 +106,48 @@ def mqtt_acl_command(
             "--collector-password", envvar="ENERDIAG_MQTT_COLLECTOR_PASSWORD", help="default: from ENERDIAG_MQTT_URL"
         ),
     ] = None,
+    safety_name: Annotated[str | None, typer.Option(
+        "--safety-user", help=f"default: user of ENERDIAG_SAFETY_MQTT_URL, else {DEFAULT_SAFETY_USER}")] = None,
+    safety_password: Annotated[str | None, typer.Option(
+        "--safety-password", envvar="ENERDIAG_MQTT_SAFETY_PASSWORD",
+        help="default: from ENERDIAG_SAFETY_MQTT_URL; without one, no safety watcher account")] = None,
 ) -> None:
-    """Write Mosquitto's password file and ACL: each gateway publishes only em/v1/{enterprise}/{gateway}/#."""
+    """Write Mosquitto's files: gateways (publish only em/v1/{enterprise}/{gateway}/#) and the services' accounts."""
     password_file = password_file or run_dir() / "mosquitto" / "passwd"
     acl_file = acl_file or run_dir() / "mosquitto" / "acl"
+    services_password_file = services_password_file or password_file.with_name(SERVICES_PASSWORD_FILE)
+    services_acl_file = services_acl_file or password_file.with_name(SERVICES_ACL_FILE)
     name, password = _collector_credentials(collector_name, collector_password)
+    safety = _safety_credentials(safety_name, safety_password)
+    if safety is not None and safety[0] == name:
+        fail(f"the safety watcher needs its own account, not the collector's ({name!r})", EXIT_BAD_INPUT)
     try:
         with session_scope() as session:
             users, skipped = registry_users(session)
     except SQLAlchemyError as exc:
         fail(f"registry database error: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
-    if any(u.username == name for u in users):
-        fail(f"collector user {name!r} collides with a gateway user", EXIT_BAD_INPUT)
-    everyone = [collector_user(name, collector_hash(password, password_file, name)), *users]
+    for account, _ in filter(None, [(name, password), safety]):
+        if any(u.username == account for u in users):
+            fail(f"service user {account!r} collides with a gateway user", EXIT_BAD_INPUT)
+    services = [collector_user(name, collector_hash(password, services_password_file, name))]
+    if safety is not None:
+        services.append(safety_user(safety[0], collector_hash(safety[1], services_password_file, safety[0])))
     try:
-        write_private(password_file, render_password_file(everyone))
-        write_private(acl_file, render_acl(everyone))
+        write_private(password_file, render_password_file(users))
+        write_private(acl_file, render_acl(users))
+        write_private(services_password_file, render_password_file(services))
+        write_private(services_acl_file, render_acl(services))
     except OSError as exc:
         fail(f"cannot write {exc.filename}: {exc.strerror}")
     for username in skipped:
         print(f"enerdiag: gateway {username} has no password: it cannot connect", file=sys.stderr)
+    if safety is None:
+        print("enerdiag: no safety watcher account (no --safety-password or ENERDIAG_SAFETY_MQTT_URL)",
+              file=sys.stderr)
+    accounts = " and ".join(repr(u.username) for u in services)
     print(
-        f"wrote {password_file} and {acl_file}: {len(users)} gateways + collector {name!r}"
-        f" ({len(skipped)} without password); reload the broker (SIGHUP) to apply"
+        f"wrote {password_file} and {acl_file}: {len(users)} gateways ({len(skipped)} without password); "
+        f"{services_password_file} and {services_acl_file}: {accounts}; reload the broker (SIGHUP) to apply"
     )
 
 

@@ -107,7 +107,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Evaluate the safety rules on live telemetry until SIGINT/SIGTERM; alarms to InfluxDB and the list."""
         from analytics.safety.context import load_context, load_ruleset, rules_path
-        from analytics.safety.watch import WatchConfig, Watcher
+        from analytics.safety.watch import WatchConfig, Watcher, watcher_mqtt_url
         from core.settings import get_settings
 
         configure_logging(verbose)
@@ -121,8 +121,12 @@ def register(app: typer.Typer) -> None:
             context()
         except Exception as exc:
             fail(f"cannot read the registry at {s.registry_url}: {exc}")
+        try:
+            mqtt_url = watcher_mqtt_url(s.safety_mqtt_url, s.mqtt_url)
+        except ValueError as exc:
+            fail(str(exc), EXIT_BAD_INPUT)
         config = WatchConfig(
-            mqtt_url=s.mqtt_url, influx_url=s.influx_url, influx_db=s.influx_db, influx_token=s.influx_token,
+            mqtt_url=mqtt_url, influx_url=s.influx_url, influx_db=s.influx_db, influx_token=s.influx_token,
             data_dir=s.data_dir, client_id=client_id, shared_group=shared_group or None,
         )
         stop = threading.Event()

@@ -30,12 +30,17 @@ def mosquitto_config(
     max_queued_messages: int = MAX_QUEUED_MESSAGES,
     max_queued_bytes: int = MAX_QUEUED_BYTES,
     max_inflight_messages: int = MAX_INFLIGHT_MESSAGES,
+    per_listener_settings: bool = False,
 ) -> str:
-    """The text of mosquitto.conf for one loopback listener (MQTT 3.1.1 and 5), persistence on."""
+    """The text of mosquitto.conf for one loopback listener (MQTT 3.1.1 and 5), persistence on.
+
+    With `per_listener_settings`, authentication lines in `extra_config` apply to this listener until
+    `extra_config` opens another one (`listener PORT 127.0.0.1` followed by that listener's own lines).
+    """
     lines = [
         "# written by enerdiag services; edits are overwritten on start",
         f"user {user}" if user else "",
-        "per_listener_settings false",
+        f"per_listener_settings {'true' if per_listener_settings else 'false'}",
         f"listener {port} {LOOPBACK}",
         "protocol mqtt",  # Mosquitto 2 accepts MQTT 3.1, 3.1.1 and 5 on an mqtt listener
         f"allow_anonymous {'true' if allow_anonymous else 'false'}",
@@ -114,7 +119,8 @@ class Mosquitto(Server):
     """Mosquitto on 127.0.0.1:`port` (free one if None); config, `data/` (persistence) and log in `workdir`.
 
     `extra_config` is appended to mosquitto.conf (e.g. `password_file …` / `acl_file …`; those files
-    must be readable by user `mosquitto` when started as root). With `allow_anonymous=False` the
+    must be readable by user `mosquitto` when started as root); with `per_listener_settings` it may
+    add listeners, each with its own accounts (see `mosquitto_config`). With `allow_anonymous=False` the
     readiness probe logs in with `probe_auth=(user, password)` and needs an accepted CONNACK, plus a
     publish/subscribe round trip on `probe_topic/<uuid>` when `probe_topic` is given (ACL must allow
     it); without `probe_auth` any CONNACK suffices. Anonymous brokers always get the round trip.
@@ -135,9 +141,11 @@ class Mosquitto(Server):
         max_queued_messages: int = MAX_QUEUED_MESSAGES,
         max_queued_bytes: int = MAX_QUEUED_BYTES,
         max_inflight_messages: int = MAX_INFLIGHT_MESSAGES,
+        per_listener_settings: bool = False,
     ) -> None:
         super().__init__(workdir, port)
         self.extra_config = extra_config
+        self.per_listener_settings = per_listener_settings
         self.allow_anonymous = allow_anonymous
         self.probe_auth = probe_auth
         self.probe_topic = probe_topic
@@ -193,6 +201,7 @@ class Mosquitto(Server):
                 allow_anonymous=self.allow_anonymous,
                 user=user,
                 extra_config=self.extra_config,
+                per_listener_settings=self.per_listener_settings,
                 **self.limits,
             )
         )

@@ -25,6 +25,7 @@ COLLECTOR, COLLECTOR_PW = "collector-sim", "collector-sim-secret"
 class City:
     run: Backfill
     broker: BrokerAddress
+    services_port: int  # the collector's listener
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +39,13 @@ def city() -> Iterator[City]:
         return registry_file
 
     with registry_acl_broker("enerdiag-test-simacl-", write_registry, COLLECTOR, COLLECTOR_PW) as server:
-        yield City(run, BrokerAddress(server.host, server.port))
+        yield City(run, BrokerAddress(server.host, server.port), server.services_port)
 
 
 def test_gateways_publish_telemetry_and_status_with_their_registry_passwords(city: City) -> None:
     sub = Subscriber(
-        city.broker.host, city.broker.port, ["em/v1/+/+/telemetry", "em/v1/+/+/status"], auth=(COLLECTOR, COLLECTOR_PW)
+        city.broker.host, city.services_port, ["em/v1/+/+/telemetry", "em/v1/+/+/status"],
+        auth=(COLLECTOR, COLLECTOR_PW),
     )
     try:
         sent = list(city.run.messages())

@@ -223,7 +223,7 @@ def test_service_commands(services: dict[str, Any]) -> None:
 def test_app_services_get_every_setting(services: dict[str, Any]) -> None:
     for name in APP_SERVICES:
         env = services[name]["environment"]
-        assert env["ENERDIAG_MQTT_URL"] == "mqtt://collector:test-mqtt-password@mosquitto:1883"
+        assert env["ENERDIAG_MQTT_URL"] == "mqtt://collector:test-mqtt-password@mosquitto:1884"  # services listener
         assert env["ENERDIAG_INFLUX_URL"] == "http://influxdb:8086"
         assert env["ENERDIAG_INFLUX_DB"] == "energy"
         assert env["ENERDIAG_INFLUX_TOKEN"] == "test-influx-token"
@@ -310,9 +310,17 @@ def test_mosquitto_config_is_locked_down_and_queues_deliberately(services: dict[
     broker = services["mosquitto"]
     assert mount_target(broker, MOSQUITTO_CONF) == "/mosquitto/config/mosquitto.conf"
     auth_dir = mount_target(broker, DEPLOY / "mosquitto" / "auth")
-    assert conf["allow_anonymous"] == ["false"]
-    assert conf["password_file"] == [f"{auth_dir}/passwd"]
-    assert conf["acl_file"] == [f"{auth_dir}/acl"]
+    # one listener for gateways (client id = account), one for the services, each with its own files
+    assert conf["per_listener_settings"] == ["true"]
+    assert conf["listener"] == ["1883", "1884"]
+    assert conf["allow_anonymous"] == ["false", "false"]
+    assert conf["password_file"] == [f"{auth_dir}/passwd", f"{auth_dir}/services.passwd"]
+    assert conf["acl_file"] == [f"{auth_dir}/acl", f"{auth_dir}/services.acl"]
+    assert conf["use_username_as_clientid"] == ["true"]  # the gateway listener's (it comes before 1884)
+    text = MOSQUITTO_CONF.read_text(encoding="utf-8")
+    assert text.index("use_username_as_clientid true") < text.index("listener 1884")
+    # the services listener is not published on the host: gateways reach 1883 (and 8883) only
+    assert {p["target"] for p in broker["ports"]} == {1883}
     # Mosquitto's default of 1,000 drops QoS 1 telemetry for a collector that is down
     assert int(conf["max_queued_messages"][0]) >= 100_000
     assert int(conf["max_queued_bytes"][0]) > 0
@@ -375,31 +383,35 @@ def production_mosquitto(
 
 
 def write_gateway_account(auth_dir: Path) -> None:
-    """A password file and ACL with one gateway account gw1/pw1 allowed under em/v1/E1/gw1/."""
+    """A password file and ACL with one gateway account gw1/pw1 allowed under em/v1/E1/gw1/, and the services'
+    files with one collector account c/cpw reading em/v1/#."""
     subprocess.run(["mosquitto_passwd", "-c", "-b", str(auth_dir / "passwd"), "gw1", "pw1"], check=True)
     (auth_dir / "acl").write_text("user gw1\ntopic readwrite em/v1/E1/gw1/#\n", encoding="utf-8")
-    for name in ("passwd", "acl"):
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(auth_dir / "services.passwd"), "c", "cpw"], check=True)
+    (auth_dir / "services.acl").write_text("user c\ntopic read em/v1/#\n", encoding="utf-8")
+    for name in ("passwd", "acl", "services.passwd", "services.acl"):
         (auth_dir / name).chmod(0o600)
 
 
 @pytest.fixture()
-def production_broker(tmp_path: Path, services: dict[str, Any]) -> Iterator[tuple[int, Path]]:
+def production_broker(tmp_path: Path, services: dict[str, Any]) -> Iterator[tuple[dict[int, int], Path]]:
     """The production broker as docker-compose.yml mounts it (no TLS), with one gateway account."""
     write_gateway_account(tmp_path)
     conf_dir = ROOT / mount_source(services["mosquitto"], "/mosquitto/config/conf.d")
     with production_mosquitto(tmp_path, tmp_path, conf_dir) as ports:
-        assert set(ports) == {1883}
-        yield ports[1883], tmp_path
+        assert set(ports) == {1883, 1884}
+        yield ports, tmp_path
 
 
 @pytest.mark.integration
 def test_production_mosquitto_conf_loads_and_enforces_auth(
-    production_broker: tuple[int, Path], services: dict[str, Any]
+    production_broker: tuple[dict[int, int], Path], services: dict[str, Any]
 ) -> None:
-    port, _ = production_broker
+    port = production_broker[0][1883]
     auth = ["-h", "127.0.0.1", "-p", str(port), "-u", "gw1", "-P", "pw1"]
+    reader = ["-h", "127.0.0.1", "-p", str(production_broker[0][1884]), "-u", "c", "-P", "cpw"]
     sub = subprocess.Popen(
-        ["mosquitto_sub", *auth, "-i", "reader", "-t", "em/v1/E1/gw1/telemetry", "-C", "1", "-W", "5"],
+        ["mosquitto_sub", *reader, "-i", "reader", "-t", "em/v1/E1/gw1/telemetry", "-C", "1", "-W", "5"],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -416,6 +428,34 @@ def test_production_mosquitto_conf_loads_and_enforces_auth(
         text=True,
     )
     assert anonymous.returncode == 5, anonymous.stderr
+
+
+@pytest.mark.integration
+def test_production_mosquitto_conf_keeps_gateways_out_of_the_collectors_session(
+    production_broker: tuple[dict[int, int], Path],
+) -> None:
+    """A gateway that connects with a collector's client id gets a session named after its account; the
+    collector (on the services listener, which refuses gateway credentials) stays connected (issue 15, D2)."""
+    ports = production_broker[0]
+    collector = ["-h", "127.0.0.1", "-p", str(ports[1884]), "-u", "c", "-P", "cpw", "-i", "enerdiag-collector-1"]
+    sub = subprocess.Popen(
+        ["mosquitto_sub", *collector, "-c", "-q", "1", "-t", "em/v1/+/+/telemetry", "-C", "2", "-W", "10"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.5)
+    gateway = ["-h", "127.0.0.1", "-u", "gw1", "-P", "pw1", "-i", "enerdiag-collector-1", "-q", "1"]
+    for n in ("1", "2"):
+        subprocess.run(["mosquitto_pub", *gateway, "-p", str(ports[1883]), "-t", "em/v1/E1/gw1/telemetry", "-m", n],
+                       check=True, timeout=10)
+    out, err = sub.communicate(timeout=15)
+    assert (sub.returncode, out.split()) == (0, ["1", "2"]), err
+    wrong_listener = subprocess.run(
+        ["mosquitto_pub", *gateway, "-p", str(ports[1884]), "-t", "em/v1/E1/gw1/telemetry", "-m", "3"],
+        capture_output=True, text=True, timeout=10,
+    )
+    assert wrong_listener.returncode != 0 and "not authori" in wrong_listener.stderr.lower()
 
 
 @pytest.mark.integration
@@ -774,7 +814,10 @@ def test_broker_auth_files_are_where_mosquitto_and_the_demo_init_agree(all_servi
     for option, directive in (("--password-file", "password_file"), ("--acl-file", "acl_file")):
         written = Path(acl_line[acl_line.index(option) + 1])
         assert written.parent == Path(init_target), option
-        assert conf[directive] == [f"/mosquitto/config/auth/{written.name}"], directive
+        # the gateways' file as given; the services' file next to the password file (the command's default)
+        assert conf[directive][0] == f"/mosquitto/config/auth/{written.name}", directive
+        services_file = Path(conf[directive][1])
+        assert services_file.parent == Path("/mosquitto/config/auth") and services_file.name in script, directive
     assert not any(v.get("read_only") for v in init["volumes"] if v["target"] == init_target)
 
 
@@ -851,18 +894,19 @@ def test_demo_init_then_simulator_publish_through_the_production_broker(
     env = demo_env(init, tmp_path, ENERDIAG_DB_URL=demo_database)
     result = subprocess.run(["dash", "-c", script], env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
-    for name in ("passwd", "acl"):
+    for name in ("passwd", "acl", "services.passwd", "services.acl"):
         stat = (auth / name).stat()
         assert (stat.st_uid, stat.st_gid, stat.st_mode & 0o777) == (1883, 1883, 0o600), name
-    assert len((auth / "passwd").read_text().splitlines()) == 20 + 1  # one gateway per plant + collectors
+    assert len((auth / "passwd").read_text().splitlines()) == 20  # one gateway per plant
+    assert len((auth / "services.passwd").read_text().splitlines()) == 1  # the collectors
 
-    collector = re.fullmatch(r"mqtt://([^:]+):([^@]+)@mosquitto:1883", env["ENERDIAG_MQTT_URL"])
+    collector = re.fullmatch(r"mqtt://([^:]+):([^@]+)@mosquitto:1884", env["ENERDIAG_MQTT_URL"])
     assert collector
     broker_dir = tmp_path / "broker"
     broker_dir.mkdir()
     with production_mosquitto(broker_dir, auth, DEPLOY / "mosquitto" / "conf.d") as ports:
         port = ports[1883]
-        login = ["-h", "127.0.0.1", "-p", str(port), "-u", collector[1], "-P", collector[2]]
+        login = ["-h", "127.0.0.1", "-p", str(ports[1884]), "-u", collector[1], "-P", collector[2]]
         sub = subprocess.Popen(
             ["mosquitto_sub", *login, "-i", "test-collector", "-t", "em/v1/+/+/telemetry", "-C", "3", "-W", "60", "-v"],
             stdout=subprocess.PIPE,
@@ -929,7 +973,7 @@ def test_tls_listener_accepts_gateways_over_tls_with_their_passwords(
     make_certificates(certs, "mqtt.test")
     conf_dir = mount_source(tls_services["mosquitto"], "/mosquitto/config/conf.d")
     with production_mosquitto(broker_dir, auth, conf_dir, certs) as ports:
-        assert set(ports) == {1883, 8883}
+        assert set(ports) == {1883, 1884, 8883}
         tls = ["-h", "127.0.0.1", "-p", str(ports[8883]), "--cafile", str(certs / "ca.crt")]
         ok = subprocess.run(
             ["mosquitto_pub", *tls, "-u", "gw1", "-P", "pw1", "-t", "em/v1/E1/gw1/telemetry", "-q", "1", "-m", "x"],

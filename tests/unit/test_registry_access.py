@@ -256,6 +256,7 @@ def test_mqtt_acl_needs_a_collector_password_and_reuses_its_hash(env: str, tmp_p
     reg = typer.Typer()
     registry_commands.register(reg)
     pw, acl = tmp_path / "m" / "passwd", tmp_path / "m" / "acl"
+    services = tmp_path / "m" / "services.passwd"  # next to the gateways' file by default
     files = ["registry", "mqtt-acl", "--password-file", str(pw), "--acl-file", str(acl)]
     missing = runner.invoke(reg, files)
     assert missing.exit_code == 2 and "no password for the collector user" in missing.stderr
@@ -265,17 +266,28 @@ def test_mqtt_acl_needs_a_collector_password_and_reuses_its_hash(env: str, tmp_p
     first = runner.invoke(reg, [*files, "--collector-password", "c-secret"])
     assert first.exit_code == 0, first.output
     assert f"gateway {MACHINERY}.gw-new has no password" in first.stderr
+    assert "no safety watcher account" in first.stderr
     users = dict(line.split(":", 1) for line in pw.read_text().splitlines())
-    assert len(users) == 8 and "enerdiag-collector" in users and f"{MACHINERY}.gw-new" not in users
-    assert oct(pw.stat().st_mode & 0o777) == "0o640"
-    again = runner.invoke(reg, [*files, "--collector-password", "c-secret"])
+    assert len(users) == 7 and "enerdiag-collector" not in users and f"{MACHINERY}.gw-new" not in users
+    accounts = dict(line.split(":", 1) for line in services.read_text().splitlines())
+    assert list(accounts) == ["enerdiag-collector"]
+    assert (tmp_path / "m" / "services.acl").read_text().count("\nuser ") == 1
+    for path in (pw, services):
+        assert oct(path.stat().st_mode & 0o777) == "0o640"
+    again = runner.invoke(reg, [*files, "--collector-password", "c-secret", "--safety-password", "s-secret"])
     assert again.exit_code == 0
-    assert dict(line.split(":", 1) for line in pw.read_text().splitlines()) == users  # nothing re-hashed
+    assert dict(line.split(":", 1) for line in pw.read_text().splitlines()) == users
+    both = dict(line.split(":", 1) for line in services.read_text().splitlines())
+    assert both["enerdiag-collector"] == accounts["enerdiag-collector"]  # nothing re-hashed
+    assert set(both) == {"enerdiag-collector", "enerdiag-safety"}
     changed = runner.invoke(reg, [*files, "--collector-password", "other"])
     assert changed.exit_code == 0
     assert (
-        dict(line.split(":", 1) for line in pw.read_text().splitlines())["enerdiag-collector"]
-        != users["enerdiag-collector"]
+        dict(line.split(":", 1) for line in services.read_text().splitlines())["enerdiag-collector"]
+        != accounts["enerdiag-collector"]
     )
+    shared = runner.invoke(reg, [*files, "--collector-password", "x", "--safety-user", "enerdiag-collector",
+                                 "--safety-password", "y"])
+    assert shared.exit_code == 2 and "needs its own account" in shared.stderr
     clash = runner.invoke(reg, [*files, "--collector-user", f"{CEMENT}.gw-kiln", "--collector-password", "x"])
     assert clash.exit_code == 2 and "collides with a gateway user" in clash.stderr

@@ -6,10 +6,11 @@ import datetime as dt
 from pathlib import Path
 
 import orjson
+import pytest
 
 from analytics.safety.context import load_context
 from analytics.safety.thresholds import RuleSet, load_rules
-from analytics.safety.watch import readings_of
+from analytics.safety.watch import readings_of, watcher_mqtt_url
 from core.registry.db import init_db, session_scope
 from core.registry.models import Enterprise, Gateway, Meter
 
@@ -70,3 +71,11 @@ def test_context_watches_safety_meters_and_configured_night_meters(tmp_path: Pat
     main = ctx(ENT, "MAIN")
     assert main is not None and main[0].night_load_kw == 50
     assert load_context(RuleSet(), url, all_meters=True)(ENT, "COLD") is not None
+
+
+def test_the_watcher_never_logs_in_with_the_collectors_account() -> None:
+    own = "mqtt://enerdiag-safety:s@mosquitto:1884"
+    assert watcher_mqtt_url(own, "mqtt://collector:c@mosquitto:1884") == own
+    assert watcher_mqtt_url(None, "mqtt://127.0.0.1:1883") == "mqtt://127.0.0.1:1883"  # development broker
+    with pytest.raises(ValueError, match="ENERDIAG_SAFETY_MQTT_URL"):
+        watcher_mqtt_url(None, "mqtt://collector:c@mosquitto:1884")
