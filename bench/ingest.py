@@ -150,8 +150,10 @@ class CollectorProcess:
     def __init__(self, env: dict[str, str], workdir: Path, name: str) -> None:
         self.metrics_port = free_port()
         self.log = workdir / f"{name}.log"
+        # a few publisher processes stand for thousands of gateways: their guards checked, never tripped
         argv = [sys.executable, "-c", RUNNER, "collect", "--open-registry", "--client-id", name,
-                "--metrics-port", str(self.metrics_port), "--log-every", "5"]
+                "--metrics-port", str(self.metrics_port), "--log-every", "5",
+                "--gateway-rate", "1000000", "--gateway-burst", "1000000"]
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30

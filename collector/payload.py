@@ -42,8 +42,12 @@ class Reason:
     BAD_TOPIC = "bad_topic"
     UNKNOWN_ENTERPRISE = "unknown_enterprise"
     UNKNOWN_GATEWAY = "unknown_gateway"
+    RATE_LIMITED = "rate_limited"  # the gateway sent more messages than its guard allows (collector/guard.py)
+    DEADLETTERS_SUPPRESSED = "deadletters_suppressed"  # the gateway's dead letters beyond its budget: counted only
     READING_NOT_OBJECT = "reading_not_object"
     BAD_METER = "bad_meter"
+    UNKNOWN_METER = "unknown_meter"  # a well-formed meter id the registry does not list for the enterprise
+    TOO_MANY_METERS = "too_many_meters"  # the gateway named more distinct meters than its guard allows
     NO_VALUES = "no_values"
     UNKNOWN_QUANTITY = "unknown_quantity"
     BAD_VALUE = "bad_value"
@@ -75,10 +79,14 @@ class Parsed:
 
 
 class Resolver:
-    """What parsing needs from the registry: the enterprise's time zone and a meter's series gateway."""
+    """What parsing needs from the registry: time zone, registered meters and a meter's series gateway."""
 
     def timezone(self, enterprise: str) -> str:  # pragma: no cover - interface
         return DEFAULT_TIMEZONE
+
+    def meters(self, enterprise: str) -> frozenset[str] | None:  # pragma: no cover - interface
+        """The enterprise's registered meter ids; None accepts any (development and benchmarks only)."""
+        return None
 
     def series_gateway(self, enterprise: str, meter: str, gateway: str) -> str:  # pragma: no cover - interface
         return gateway
@@ -173,8 +181,15 @@ def parse_telemetry(
     payload: bytes,
     resolver: Resolver,
     now: float,
+    seen_meters: set[str] | None = None,
+    max_meters: int = 0,
 ) -> Parsed:
-    """Validate one telemetry message of a known gateway and build the lines of its good readings."""
+    """Validate one telemetry message of a known gateway and build the lines of its good readings.
+
+    Readings of meters the registry does not list are rejected (`unknown_meter`): they never create a
+    series. `seen_meters` (the gateway's guard, collector/guard.py) collects the meter ids this gateway
+    named lately; a reading naming a new one when it already holds `max_meters` is `too_many_meters`.
+    """
     out = Parsed()
     if len(payload) > MAX_PAYLOAD_BYTES:
         return _whole(out, Reason.TOO_LARGE, f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
@@ -199,6 +214,7 @@ def parse_telemetry(
     prefix = f"{MEASUREMENT},enterprise={enterprise},gateway="
     series_gateway = resolver.series_gateway
     fixed_gateway = getattr(resolver, "meter_gateways", None) == {}  # no registered meters: the topic's gateway
+    registered = resolver.meters(enterprise)
     lines = out.lines
     for index, reading in enumerate(readings):
         if type(reading) is not dict:
@@ -208,6 +224,15 @@ def parse_telemetry(
         if type(meter) is not str or not _ID_MATCH(meter):
             _reading(out, index, reading, Reason.BAD_METER, f"meter id {_short(meter)} not [A-Za-z0-9_-]{{1,64}}")
             continue
+        if registered is not None and meter not in registered:
+            _reading(out, index, reading, Reason.UNKNOWN_METER, f"meter {meter} is not registered for {enterprise}")
+            continue
+        if seen_meters is not None and meter not in seen_meters:
+            if len(seen_meters) >= max_meters:
+                _reading(out, index, reading, Reason.TOO_MANY_METERS,
+                         f"meter {meter}: this gateway already named {max_meters} meters within the guard's window")
+                continue
+            seen_meters.add(meter)
         ts_raw = reading.get("ts")
         if ts_raw is None:
             if batch_ts is None:

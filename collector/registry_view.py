@@ -6,6 +6,7 @@ object and never blocks on the registry database in the message path.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -23,15 +24,22 @@ def _valid_code(code: str) -> bool:
 
 @dataclass(frozen=True)
 class RegistrySnapshot(Resolver):
-    """Enterprises (→ time zone), their gateways, and each registered meter's gateway.
+    """Enterprises (→ time zone), their gateways, each registered meter's gateway, and the registered meter ids.
 
-    `open_mode` (development and benchmarks only) accepts any valid credit code and gateway.
+    `open_mode` (development and benchmarks only) accepts any valid credit code, gateway and meter.
+    `meter_ids` (enterprise → its meter ids, one set lookup per reading) defaults to the meters of
+    `meter_gateways`; `load_snapshot` also lists the meters that have no gateway.
     """
 
     timezones: dict[str, str] = field(default_factory=dict)
     gateways: frozenset[tuple[str, str]] = frozenset()
     meter_gateways: dict[tuple[str, str], str] = field(default_factory=dict)
     open_mode: bool = False
+    meter_ids: dict[str, frozenset[str]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.meter_ids is None:
+            object.__setattr__(self, "meter_ids", meter_sets(self.meter_gateways))
 
     def check(self, topic: Topic) -> tuple[str, str] | None:
         """None when topic and registry agree, else the dead-letter (reason, detail)."""
@@ -52,6 +60,12 @@ class RegistrySnapshot(Resolver):
         """The enterprise's IANA time zone (naive timestamps are read in it)."""
         return self.timezones.get(enterprise, DEFAULT_TIMEZONE)
 
+    def meters(self, enterprise: str) -> frozenset[str] | None:
+        """The enterprise's registered meter ids (None in open mode: any meter is accepted)."""
+        if self.open_mode:
+            return None
+        return self.meter_ids.get(enterprise, _NO_METERS)  # type: ignore[union-attr]
+
     def series_gateway(self, enterprise: str, meter: str, gateway: str) -> str:
         """The `gateway` tag of a meter's series: its registered gateway, else the one that sent it.
 
@@ -63,7 +77,18 @@ class RegistrySnapshot(Resolver):
     @property
     def size(self) -> tuple[int, int, int]:
         """(enterprises, gateways, meters) in the snapshot."""
-        return len(self.timezones), len(self.gateways), len(self.meter_gateways)
+        return len(self.timezones), len(self.gateways), sum(map(len, self.meter_ids.values()))  # type: ignore[union-attr]
+
+
+_NO_METERS: frozenset[str] = frozenset()
+
+
+def meter_sets(meters: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    """enterprise → frozenset of its meter ids, from (enterprise, meter) pairs."""
+    by_enterprise: dict[str, set[str]] = {}
+    for enterprise, meter in meters:
+        by_enterprise.setdefault(enterprise, set()).add(meter)
+    return {enterprise: frozenset(ids) for enterprise, ids in by_enterprise.items()}
 
 
 def load_snapshot(url: str | None = None) -> RegistrySnapshot:
@@ -79,9 +104,6 @@ def load_snapshot(url: str | None = None) -> RegistrySnapshot:
         gateways = frozenset(
             (e, g) for e, g in session.execute(select(Gateway.enterprise_code, Gateway.gateway_id))
         )
-        meters = {
-            (e, m): g
-            for e, m, g in session.execute(select(Meter.enterprise_code, Meter.meter_id, Meter.gateway_id))
-            if g
-        }
-    return RegistrySnapshot(timezones, gateways, meters)
+        rows = session.execute(select(Meter.enterprise_code, Meter.meter_id, Meter.gateway_id)).all()
+    meters = {(e, m): g for e, m, g in rows if g}
+    return RegistrySnapshot(timezones, gateways, meters, meter_ids=meter_sets((e, m) for e, m, _ in rows))

@@ -26,6 +26,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from collector.deadletters import DeadLetter, DeadLetterStore
+from collector.guard import GatewayGuard, GuardLimits
 from collector.health import StatsSnapshot, deadletter_lines, gateway_status_line, stats_line
 from collector.metrics import Metrics
 from collector.payload import Reason, parse_status, parse_telemetry
@@ -70,6 +71,7 @@ class CollectorConfig:
     max_held_readings: int = 200_000  # readings held in memory (≈ 40 MB of lines) before refusing more
     drain_timeout: float = 30.0
     stats_every: float = 10.0  # s between collector_stats / deadletter_count points (0: none)
+    guard: GuardLimits = field(default_factory=GuardLimits)  # per-gateway limits (collector/guard.py)
 
     @property
     def telemetry_subscription(self) -> str:
@@ -116,6 +118,7 @@ class Collector:
                          config.influx_raw_rp, IngestMarks(config.client_id, config.influx_raw_rp))
         self._batch = Batch()  # being filled by paho's network thread (under `_held_lock`)
         self._topics: dict[str, tuple[Topic | None, tuple[str, str] | None]] = {}  # topic -> parse, registry check
+        self.guard = GatewayGuard(config.guard)  # used under `_held_lock`
         self._batches: queue.SimpleQueue[Batch | None] = queue.SimpleQueue()
         self._generation = 0
         self._held = 0  # messages taken from the broker and not yet acknowledged or abandoned
@@ -268,6 +271,12 @@ class Collector:
         if problem is not None:
             self._dead(batch, received, topic_text, topic.enterprise, topic.gateway, *problem, payload)
             return
+        key = (topic.enterprise, topic.gateway)
+        if not self.guard.admit(key):
+            limits = self.guard.limits
+            self._dead(batch, received, topic_text, topic.enterprise, topic.gateway, Reason.RATE_LIMITED,
+                       f"more than {limits.rate:g} messages/s (burst {limits.burst}) from this gateway", payload)
+            return
         if topic.kind == "status":
             status = parse_status(payload, self.snapshot.timezone(topic.enterprise))
             if status is not None:
@@ -276,7 +285,8 @@ class Collector:
                 batch.lines.append(gateway_status_line(topic.enterprise, topic.gateway, status[0], at))
                 batch.extra += 1
             return
-        parsed = parse_telemetry(topic, payload, self.snapshot, received)
+        parsed = parse_telemetry(topic, payload, self.snapshot, received, self.guard.meters(key),
+                                 self.guard.limits.max_meters)
         batch.lines.extend(parsed.lines)
         for r in parsed.rejects:
             raw = payload if r.index is None else r.raw
@@ -284,9 +294,23 @@ class Collector:
 
     def _dead(self, batch: Batch, received: float, topic: str, enterprise: str | None, gateway: str | None,
               reason: str, detail: str, raw: bytes) -> None:
+        self.metrics.dead(reason, 1, enterprise if enterprise in self.snapshot.timezones else None)
+        if not self._letter_allowed(batch, received, topic, enterprise, gateway):
+            return
         batch.letters.append(DeadLetter(received, topic, reason, detail, bytes(raw[:DEADLETTER_PAYLOAD_BYTES]),
                                         enterprise, gateway, len(raw)))
-        self.metrics.dead(reason, 1, enterprise if enterprise in self.snapshot.timezones else None)
+
+    def _letter_allowed(self, batch: Batch, received: float, topic: str, enterprise: str | None,
+                        gateway: str | None) -> bool:
+        """Within the gateway's dead-letter budget? Past it, one notice is stored and the rest only counted."""
+        budget = self.guard.limits.letters_per_minute
+        count = self.guard.letter((enterprise, gateway))
+        if count == budget + 1:
+            detail = (f"more than {budget} dead letters from this gateway within a minute: the next ones until "
+                      f"{int(received + self.guard.letters_reset_in)} are counted (deadletter_count), not stored")
+            batch.letters.append(DeadLetter(received, topic, Reason.DEADLETTERS_SUPPRESSED, detail, b"",
+                                            enterprise, gateway, 0))
+        return count <= budget
 
     def _maybe_reload_registry(self) -> None:
         if time.monotonic() - self._snapshot_at < self.config.registry_reload:

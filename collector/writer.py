@@ -18,6 +18,7 @@ from core.marks import IngestMarks
 log = logging.getLogger("enerdiag.collector")
 
 RETRY_SECONDS = 1.0
+REFUSED_BUDGET_SECONDS = 2.0  # time spent isolating the bad lines of one refused batch
 
 
 class Sink:
@@ -116,9 +117,22 @@ class Sink:
         self.metrics.add("batches_written")
 
     def _refused(self, lines: list[str], exc: InfluxError) -> None:
-        """InfluxDB refused a batch (400: e.g. a field type conflict): find the bad lines by halving."""
+        """InfluxDB refused a batch (400: e.g. a field type conflict): find the bad lines by halving, for at most
+        REFUSED_BUDGET_SECONDS, so one gateway's refused lines delay the other gateways' batches by no more."""
+        self._isolate_refused(lines, exc, time.monotonic() + REFUSED_BUDGET_SECONDS)
+
+    def _isolate_refused(self, lines: list[str], exc: InfluxError, deadline: float) -> None:
+        """Halve `lines` until each refused line stands alone; past `deadline` a refused part is rejected whole.
+
+        InfluxDB 1.x stores the valid points of a refused write ("partial write"), so a part rejected whole
+        loses nothing stored: its dead letters are a copy of lines some of which may also be in InfluxDB.
+        """
         if len(lines) == 1:
             self.reject(lines, str(exc))
+            return
+        if time.monotonic() >= deadline:
+            self.reject(lines, f"one of {len(lines)} lines of a refused write not isolated within "
+                               f"{REFUSED_BUDGET_SECONDS:g} s (InfluxDB kept the write's valid points): {exc}")
             return
         half = len(lines) // 2
         for part in (lines[:half], lines[half:]):
@@ -131,7 +145,7 @@ class Sink:
                         raise
                     self.metrics.add("readings_spooled", len(part))
                 else:
-                    self._refused(part, sub)
+                    self._isolate_refused(part, sub, deadline)
 
     def _sync_gauges(self, backpressure: int | None = None) -> None:
         self.metrics.spool_batches = len(self.spool)

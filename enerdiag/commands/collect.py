@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import orjson
 import typer
 
+from collector.guard import GuardLimits
 from core.domain import DEFAULT_TIMEZONE
 from enerdiag.errors import EXIT_BAD_INPUT, fail
 from enerdiag.logs import configure_logging
@@ -51,6 +52,14 @@ def register(app: typer.Typer) -> None:
         log_every: Annotated[float, typer.Option(help="log the counters every N seconds")] = 30.0,
         stats_every: Annotated[float, typer.Option(min=0, help="write collector_stats and deadletter_count "
                                                    "points to InfluxDB every N seconds (0: never)")] = 10.0,
+        gateway_rate: Annotated[float, typer.Option(
+            min=0.001, help="messages per second a gateway may send, sustained (more: dead-lettered rate_limited)")
+        ] = GuardLimits.rate,
+        gateway_burst: Annotated[int, typer.Option(min=1, help="messages a gateway may send at once")
+                                 ] = GuardLimits.burst,
+        gateway_meters: Annotated[int, typer.Option(
+            min=1, help="distinct meter ids a gateway may name per hour (more: too_many_meters)")
+        ] = GuardLimits.max_meters,
         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
     ) -> None:
         """Run the MQTT collector until SIGINT/SIGTERM, then drain and exit 0 (采集器)."""
@@ -90,6 +99,7 @@ def register(app: typer.Typer) -> None:
             metrics_port=metrics_port,
             log_every=log_every,
             stats_every=stats_every,
+            guard=GuardLimits(rate=gateway_rate, burst=gateway_burst, max_meters=gateway_meters),
         )
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

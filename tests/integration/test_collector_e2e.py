@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 
 ENT = "91330100MA27XL0E96"
 OTHER = "91330100MA27XL0F01"  # not registered (check characters not even valid)
+LOADGEN_METERS = 100
 
 
 def make_registry(path: Path) -> str:
@@ -34,6 +35,8 @@ def make_registry(path: Path) -> str:
         s.add(Gateway(enterprise_code=ENT, gateway_id="gw2"))
         s.add(Meter(enterprise_code=ENT, meter_id="MAIN", gateway_id="gw1", carrier="electricity", role="main",
                     unit="kWh"))
+        for i in range(LOADGEN_METERS):  # the meters `collector.loadgen.messages` names, on no fixed gateway
+            s.add(Meter(enterprise_code=ENT, meter_id=f"M{i:04d}", carrier="electricity", role="sub", unit="kWh"))
     return url
 
 

@@ -400,7 +400,8 @@ def cement_registry() -> list[EnterpriseInfo]:
 def run_collector(services, db: str, data_dir: Path, now_s: int) -> str:  # type: ignore[no-untyped-def]
     """The real collector takes telemetry, bad messages and gateway status over MQTT and writes its health."""
     snapshot = RegistrySnapshot({pj.OVER: TIMEZONE, pj.GOOD: TIMEZONE},
-                                frozenset({(pj.OVER, "gw1"), (pj.GOOD, "gw1")}))
+                                frozenset({(pj.OVER, "gw1"), (pj.GOOD, "gw1")}),
+                                meter_ids={pj.GOOD: frozenset(f"M{i:04d}" for i in range(5))})  # loadgen's meters
     cfg = CollectorConfig(mqtt_url=services.mqtt_url, client_id=f"dash-{db}", influx_url=services.influx_url,
                           influx_db=db, data_dir=data_dir, batch_age=0.05, stats_every=0.2)
     collector = Collector(cfg, lambda: snapshot)

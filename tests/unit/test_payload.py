@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 from collector.payload import Reason, parse_status, parse_telemetry
 from collector.registry_view import RegistrySnapshot
 from core.telemetry import Topic, parse_topic, timestamp_seconds
+from tests.support.snapshots import AnyMeterSnapshot
 
 ENT = "91330100MA27XL0E2K"
 TOPIC = Topic(ENT, "gw1", "telemetry")
 NOW = 1_764_547_500.0  # 2025-12-01T00:05:00Z
-SNAP = RegistrySnapshot({ENT: "Asia/Shanghai"}, frozenset({(ENT, "gw1")}))
+SNAP = AnyMeterSnapshot({ENT: "Asia/Shanghai"}, frozenset({(ENT, "gw1")}))
 
 
 def parse(doc: object, now: float = NOW, snap: RegistrySnapshot = SNAP) -> object:
@@ -63,7 +64,7 @@ def test_timestamp_forms(value: object, expected: int) -> None:
 
 
 def test_naive_string_uses_the_enterprise_time_zone() -> None:
-    snap = RegistrySnapshot({ENT: "Europe/Berlin"}, frozenset({(ENT, "gw1")}))
+    snap = AnyMeterSnapshot({ENT: "Europe/Berlin"}, frozenset({(ENT, "gw1")}))
     out = parse({"readings": [{"meter": "M1", "ts": "2025-07-01T12:00:00", "values": {"pf": 1}}]}, snap=snap)
     summer = int(dt.datetime(2025, 7, 1, 10, tzinfo=dt.UTC).timestamp())  # CEST = UTC+2
     assert out.lines[0].endswith(f" {summer}")
@@ -181,11 +182,34 @@ def test_bom_is_ignored_and_integers_become_floats() -> None:
 
 
 def test_series_gateway_comes_from_the_registry_for_registered_meters() -> None:
-    snap = RegistrySnapshot({ENT: "Asia/Shanghai"}, frozenset({(ENT, "gw1"), (ENT, "gw2")}), {(ENT, "M1"): "gw2"})
+    snap = RegistrySnapshot({ENT: "Asia/Shanghai"}, frozenset({(ENT, "gw1"), (ENT, "gw2")}), {(ENT, "M1"): "gw2"},
+                            meter_ids={ENT: frozenset({"M1", "M9"})})  # M9: registered without a gateway
     out = parse({"ts": 1764547200, "readings": [{"meter": "M1", "values": {"pf": 1}},
                                                 {"meter": "M9", "values": {"pf": 1}}]}, snap=snap)
     assert ",gateway=gw2,meter=M1 " in out.lines[0]
     assert ",gateway=gw1,meter=M9 " in out.lines[1]
+
+
+def test_unregistered_meters_are_dead_lettered_and_make_no_line() -> None:
+    snap = RegistrySnapshot({ENT: "Asia/Shanghai"}, frozenset({(ENT, "gw1")}), {(ENT, "M1"): "gw1"})
+    doc = {"ts": 1764547200, "readings": [{"meter": m, "values": {"pf": 1}} for m in ("M1", "X1", "M1x")]}
+    out = parse(doc, snap=snap)
+    assert out.lines == [f"reading,enterprise={ENT},gateway=gw1,meter=M1 pf=1 1764547200"]
+    assert [(r.index, r.reason) for r in out.rejects] == [(1, Reason.UNKNOWN_METER), (2, Reason.UNKNOWN_METER)]
+    assert "X1 is not registered" in out.rejects[0].detail and out.rejects[0].raw.startswith(b'{"meter":"X1"')
+    other = RegistrySnapshot({ENT: "Asia/Shanghai", "91330100MA27XL0F01": "Asia/Shanghai"}, frozenset({(ENT, "gw1")}),
+                             {("91330100MA27XL0F01", "X1"): "gw7"})
+    assert [r.reason for r in parse(doc, snap=other).rejects] == [Reason.UNKNOWN_METER] * 3  # another enterprise's
+
+
+def test_a_gateway_names_at_most_max_meters_meters() -> None:
+    seen: set[str] = {"A0"}
+    doc = {"ts": 1764547200, "readings": [{"meter": f"A{i}", "values": {"pf": 1}} for i in range(5)]}
+    out = parse_telemetry(TOPIC, orjson.dumps(doc), SNAP, NOW, seen, 3)
+    assert [line.split(",meter=")[1].split()[0] for line in out.lines] == ["A0", "A1", "A2"]
+    assert [r.reason for r in out.rejects] == [Reason.TOO_MANY_METERS] * 2 and seen == {"A0", "A1", "A2"}
+    again = parse_telemetry(TOPIC, orjson.dumps(doc), SNAP, NOW, seen, 3)  # known ones still pass
+    assert len(again.lines) == 3
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector.payload import Reason, parse_status, parse_telemetry
-from collector.registry_view import RegistrySnapshot
 from core.telemetry import Topic
+from tests.support.snapshots import AnyMeterSnapshot
 
 ENT = "91330100MA27XL0E2K"
 TOPIC = Topic(ENT, "gw1", "telemetry")
-SNAP = RegistrySnapshot({ENT: "Asia/Shanghai"}, frozenset({(ENT, "gw1")}))
+SNAP = AnyMeterSnapshot({ENT: "Asia/Shanghai"}, frozenset({(ENT, "gw1")}))
 NOW = 1_764_547_500.0
 CORPUS = sorted((Path(__file__).parent.parent / "data" / "fuzz").iterdir())
 LINE = re.compile(

@@ -7,13 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collector.payload import format_float, parse_telemetry
-from collector.registry_view import RegistrySnapshot
 from core.domain import QUANTITIES
 from core.influx import line
 from core.telemetry import Topic
+from tests.support.snapshots import AnyMeterSnapshot
 
 ENT = "91330100MA27XL0E2K"
-SNAP = RegistrySnapshot({ENT: "Asia/Shanghai"}, frozenset({(ENT, "gw1")}))
+SNAP = AnyMeterSnapshot({ENT: "Asia/Shanghai"}, frozenset({(ENT, "gw1")}))
 ids = st.from_regex(r"\A[A-Za-z0-9_-]{1,64}\Z")
 finite = st.floats(allow_nan=False, allow_infinity=False)
 
