@@ -35,8 +35,9 @@ def make_registry(path: Path) -> str:
         s.add(Gateway(enterprise_code=ENT, gateway_id="gw2"))
         s.add(Meter(enterprise_code=ENT, meter_id="MAIN", gateway_id="gw1", carrier="electricity", role="main",
                     unit="kWh"))
-        for i in range(LOADGEN_METERS):  # the meters `collector.loadgen.messages` names, on no fixed gateway
-            s.add(Meter(enterprise_code=ENT, meter_id=f"M{i:04d}", carrier="electricity", role="sub", unit="kWh"))
+        for meter in [f"M{i:04d}" for i in range(LOADGEN_METERS)] + ["X1", "X2", "X3", "X5"]:
+            # the meters `collector.loadgen.messages` and the tests below name, on no fixed gateway
+            s.add(Meter(enterprise_code=ENT, meter_id=meter, carrier="electricity", role="sub", unit="kWh"))
     return url
 
 
@@ -87,6 +88,7 @@ def test_valid_readings_stored_bad_ones_dead_lettered(running) -> None:  # type:
         {"meter": "X3", "values": {"pf": 1.5}},
         {"meter": "X 4", "values": {"energy_kwh": 1.0}},
         {"meter": "X5", "ts": int(time.time()) + 3600, "values": {"energy_kwh": 1.0}},
+        {"meter": "X9", "values": {"energy_kwh": 1.0}},  # well-formed, but not in the registry
     ]}
     pub.publish(topic, orjson.dumps(mixed))
     pub.publish(topic, b"{not json")
@@ -97,11 +99,12 @@ def test_valid_readings_stored_bad_ones_dead_lettered(running) -> None:  # type:
     assert wait_for(lambda: count(influx) == 1001), count(influx)
     assert count(influx, "WHERE \"meter\"='X1'") == 1
     store = collector.deadletters
-    assert wait_for(lambda: sum(store.count().values()) == 7)
+    assert wait_for(lambda: sum(store.count().values()) == 8)
     assert store.count() == {
         Reason.NEGATIVE_COUNTER: 1, Reason.OUT_OF_RANGE: 1, Reason.BAD_METER: 1, Reason.FUTURE_TIMESTAMP: 1,
-        Reason.NOT_JSON: 1, Reason.UNKNOWN_ENTERPRISE: 1, Reason.UNKNOWN_GATEWAY: 1,
+        Reason.NOT_JSON: 1, Reason.UNKNOWN_ENTERPRISE: 1, Reason.UNKNOWN_GATEWAY: 1, Reason.UNKNOWN_METER: 1,
     }
+    assert count(influx, "WHERE \"meter\"='X9'") == 0
     assert store.count(enterprise=ENT)[Reason.UNKNOWN_GATEWAY] == 1
     assert store.count(enterprise=OTHER) == {Reason.UNKNOWN_ENTERPRISE: 1}
     letter = store.list(enterprise=ENT, limit=100)
@@ -166,6 +169,8 @@ def test_gateway_added_to_the_registry_is_accepted_after_reload(running) -> None
     assert wait_for(lambda: collector.deadletters.count().get(Reason.UNKNOWN_GATEWAY) == 1)
     with session_scope(collector.registry_url) as s:  # type: ignore[attr-defined]
         s.add(Gateway(enterprise_code=ENT, gateway_id="gw3"))
+        s.add(Meter(enterprise_code=ENT, meter_id="N1", gateway_id="gw3", carrier="electricity", role="sub",
+                    unit="kWh"))
     collector.reload_registry_now()
     assert wait_for(lambda: (ENT, "gw3") in collector.snapshot.gateways)
     pub.publish(telemetry_topic(ENT, "gw3"), payload)

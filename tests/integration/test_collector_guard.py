@@ -29,7 +29,7 @@ from tests.conftest import service_tmpdir, start_or_fail
 
 pytestmark = pytest.mark.integration
 
-ENT, OTHER = "91330100MA27XL0E96", "91140214MA0FE1KM73"
+ENT, OTHER = "91140226MA02U9AL2Q", "91140214MA0FE1KM73"  # no other test publishes as these
 START = 1_764_547_200  # 2025-12-01 00:00 UTC
 
 
