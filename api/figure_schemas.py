@@ -71,6 +71,22 @@ class Profile(Closed):
     objections: list[Objection]
 
 
+class Sufficiency(Closed):
+    sufficient: bool
+    needs: str = Field(description="the rule in words")
+    coverage: dict[str, Any] = Field(description="what the window had: months or days counted, completeness")
+
+
+class Insufficient(Closed):
+    """A figure left null because its window lacks the data it needs (docs/api.md, "Data sufficiency")."""
+
+    period: Period
+    window: str | None
+    completeness: Number
+    coverage: dict[str, Any]
+    needs: str
+
+
 class IndicatorEvidence(Open):
     """What one credit indicator was computed from: `formula` or `source`, and its inputs."""
 
@@ -80,6 +96,9 @@ class IndicatorEvidence(Open):
     inputs: dict[str, Any]
     formula: str | None = None
     source: str | None = None
+    window: str | None = Field(None, description="the window in words, e.g. `12 months 2025-11 to 2026-10`")
+    sufficiency: Sufficiency | None = Field(None, description="the data-sufficiency rule of the figure and the "
+                                                              "coverage it had (absent for safety alarms)")
 
 
 class CreditEvidence(Open):
@@ -89,6 +108,7 @@ class CreditEvidence(Open):
     trend_yoy: IndicatorEvidence
     stability_cv: IndicatorEvidence
     shutdown_days_90d: IndicatorEvidence
+    no_data_days_90d: IndicatorEvidence
     quota_status: IndicatorEvidence
     carbon_intensity_t_per_t: IndicatorEvidence
     green_share: IndicatorEvidence
@@ -115,19 +135,22 @@ class CreditIndicators(Closed):
     timezone: str
     as_of: str
     reference_month: str = Field(pattern=r"^\d{4}-\d{2}$", description="the last complete month before as_of")
-    activity_index: int
+    activity_index: int | None = Field(description="null when fewer than 10 of the 12 months are ≥ 80 % complete")
     utilisation: Number
     trend_mom: Number
     trend_yoy: Number
     stability_cv: Number
-    shutdown_days_90d: int
-    quota_status: str = Field(description="ok, over_quota or n/a")
+    shutdown_days_90d: int | None = Field(description="stops seen in the data; null with < 60 measured days")
+    no_data_days_90d: int = Field(description="days of the 90 with completeness < 0.5 (not counted as shutdowns)")
+    quota_status: str | None = Field(description="ok, over_quota or n/a; null when the data are insufficient")
     carbon_intensity_t_per_t: Number
     green_share: Number
     completeness: float
     open_critical_safety_alarms: int
     safety_alarms_90d: SafetyCounts
     anomalies: list[Anomaly]
+    insufficient: dict[str, Insufficient] = Field(description="each figure that is null for lack of data: its "
+                                                              "window, coverage and what it needs")
     evidence: CreditEvidence
     warnings: list[str]
     objections: list[Objection]
@@ -199,7 +222,9 @@ class Warehouse(Closed):
     timezone: str
     start: str = Field(alias="from")
     end: str = Field(alias="to")
-    continuity: Number = Field(description="the lowest refrigeration meter's; null without refrigeration meters")
+    continuity: Number = Field(description="the lowest refrigeration meter's; null without refrigeration meters, "
+                                           "or when one of them is < 80 % complete (see `insufficient`)")
+    insufficient: dict[str, dict[str, Any]] = Field(description="figures null for lack of data: `continuity`")
     completeness: Number
     outage_hours: int
     outages: list[Outage]
@@ -221,9 +246,10 @@ class OrderEvidence(Open):
     period: Period
     measured_output_t: Number
     output_coverage: Number
-    electricity_kwh: float
+    electricity_kwh: Number
     electricity_completeness: Number
     baseline: Baseline
+    insufficient: list[str] = Field(description="why the output is not measured, or not available at all")
     rules: dict[str, Any]
     meters: list[TotalMeter]
 

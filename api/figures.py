@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from analytics.analyze_job import analyze
 from analytics.calendar import local_midnight_s
+from analytics.energy import FUEL_CARRIERS
 from analytics.enterprise import EnterpriseInfo, total_carrier
 from analytics.refs import Reference
 from analytics.rollup_job import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY
@@ -23,6 +24,7 @@ from api.indicators import (
     Month,
     add_months,
     daily_indicators,
+    insufficient_of,
     monthly_indicators,
     period_indicators,
     reference_month,
@@ -93,7 +95,7 @@ def monthly_profile(influx: InfluxV1, enterprise: EnterpriseInfo, first: dt.date
 
 CREDIT_FIGURES = (
     "activity_index", "utilisation", "stability_cv", "trend_mom", "trend_yoy", "shutdown_days_90d",
-    "quota_status", "carbon_intensity_t_per_t", "green_share", "completeness", "anomalies",
+    "no_data_days_90d", "quota_status", "carbon_intensity_t_per_t", "green_share", "completeness", "anomalies",
     "open_critical_safety_alarms", "safety_alarms_90d",
 )
 SAFETY_SEVERITIES = (Severity.CRITICAL, Severity.ALARM, Severity.PRE_ALARM)
@@ -150,8 +152,10 @@ def _electricity_rows(influx: InfluxV1, measurement: str, enterprise: Enterprise
 
 
 def read_months(influx: InfluxV1, enterprise: EnterpriseInfo, first: dt.date, end: dt.date) -> dict[dt.date, Month]:
-    """Monthly electricity totals in [first, end) from the analytics `enterprise_monthly` rollup."""
-    return {d: Month(d, v, c) for d, v, c in _electricity_rows(influx, ENTERPRISE_MONTHLY, enterprise, first, end)}
+    """Monthly electricity totals in [first, end) from the analytics `enterprise_monthly` rollup (a month with
+    completeness 0 has no kWh: nothing was measured in it)."""
+    return {d: Month(d, v if c > 0 else None, c)
+            for d, v, c in _electricity_rows(influx, ENTERPRISE_MONTHLY, enterprise, first, end)}
 
 
 def read_days(influx: InfluxV1, enterprise: EnterpriseInfo, first: dt.date, end: dt.date) -> list[Day]:
@@ -161,16 +165,20 @@ def read_days(influx: InfluxV1, enterprise: EnterpriseInfo, first: dt.date, end:
 
 def credit_indicators(influx: InfluxV1, enterprise: EnterpriseInfo, as_of: dt.date,
                       reference: Reference) -> dict[str, Any]:
-    """Every credit indicator on `as_of` with its evidence (definitions in docs/api.md)."""
+    """Every credit indicator on `as_of` with its evidence, and `insufficient`: the figures left null because
+    their window lacks the data they need (definitions and sufficiency rules in docs/api.md)."""
     m = reference_month(as_of)
-    meters = [x for x in total_meters(enterprise) if x["carrier"] == "electricity"]
+    totals = total_meters(enterprise)
+    meters = [x for x in totals if x["carrier"] == "electricity"]
+    carriers = sorted({x["carrier"] for x in totals} & {"electricity", "output", *FUEL_CARRIERS})
     months = read_months(influx, enterprise, add_months(m, -23), add_months(m, 1))
     days = read_days(influx, enterprise, as_of - dt.timedelta(days=WINDOW_DAYS), as_of)
     result, _quota = analyze(influx, [enterprise], add_months(m, -11), add_months(m, 1), reference)[0]
     monthly, monthly_evidence = monthly_indicators(months, as_of, meters)
     daily, daily_evidence, anomalies = daily_indicators(days, as_of, meters)
-    period, period_evidence = period_indicators(result, meters)
+    period, period_evidence = period_indicators(result, meters, carriers)
     safety, safety_evidence = safety_indicators(influx, enterprise, as_of)
+    evidence = {**monthly_evidence, **daily_evidence, **period_evidence, **safety_evidence}
     return {
         "as_of": as_of.isoformat(),
         "reference_month": m.strftime("%Y-%m"),
@@ -179,7 +187,8 @@ def credit_indicators(influx: InfluxV1, enterprise: EnterpriseInfo, as_of: dt.da
         **period,
         **safety,
         "anomalies": anomalies,
-        "evidence": {**monthly_evidence, **daily_evidence, **period_evidence, **safety_evidence},
+        "insufficient": insufficient_of(evidence),
+        "evidence": evidence,
         "warnings": result["warnings"],
     }
 

@@ -3,6 +3,9 @@
 Pure. Measured: the output counters' total from `enerdiag analyze` when they cover the period (≥ 90 %).
 Otherwise estimated from electricity: the period's kWh over the specific electricity of the twelve
 months before (Σ kWh / Σ t of months with output), ± one standard deviation of those months' kWh/t.
+Missing data never reads as no production: the estimate needs the period's electricity ≥ 80 % complete,
+and a baseline month enters only with electricity and output each ≥ 80 % complete (the credit indicators'
+`MONTH_COMPLETE`).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
+
+from api.indicators import MONTH_COMPLETE, PERIOD_COMPLETE
 
 MEASURED_COVERAGE: Final = 0.9
 """Output counters must cover this share of the period for the output to count as measured."""
@@ -28,9 +33,10 @@ def verify_order(period: Mapping[str, Any], baseline_months: Sequence[Mapping[st
     """The verification object from the period's `analyze` result and the preceding months' profile entries."""
     coverage = (period.get("completeness") or {}).get("output")
     measured = period.get("output_t")
-    electricity = (period.get("energy") or {}).get("electricity") or 0.0
-    usable = [m for m in baseline_months
-              if (m.get("output_t") or 0) > 0 and ((m.get("energy") or {}).get("electricity") or 0) > 0]
+    electricity = (period.get("energy") or {}).get("electricity")
+    electricity_completeness = (period.get("completeness") or {}).get("electricity")
+    electricity_ok = electricity is not None and (electricity_completeness or 0.0) >= PERIOD_COMPLETE
+    usable = [m for m in baseline_months if _month_usable(m)]
     ratios = [m["energy"]["electricity"] / m["output_t"] for m in usable]
     baseline = {
         "months": [{"month": m["month"], "electricity_kwh": m["energy"]["electricity"], "output_t": m["output_t"],
@@ -41,13 +47,24 @@ def verify_order(period: Mapping[str, Any], baseline_months: Sequence[Mapping[st
     if measured is not None and coverage is not None and coverage >= MEASURED_COVERAGE:
         output, method = float(measured), "measured"
         uncertainty = output * (1.0 - float(coverage))  # the part spread across gaps in the counters
-    elif len(usable) >= MIN_BASELINE_MONTHS and baseline["kwh_per_t"]:
-        output, method = electricity / baseline["kwh_per_t"], "estimated_from_electricity"
+    elif len(usable) >= MIN_BASELINE_MONTHS and baseline["kwh_per_t"] and electricity_ok:
+        output, method = float(electricity or 0.0) / baseline["kwh_per_t"], "estimated_from_electricity"
         spread = statistics.stdev(ratios) / statistics.fmean(ratios) if len(ratios) >= 2 else 0.0
         uncertainty = output * spread
     else:
         output, method, uncertainty = None, "unavailable", None
     ratio = output / expected_output_t if output is not None else None
+    why = []
+    if method != "measured":
+        why.append(f"output counters cover {coverage or 0.0:.0%} of the period (measured needs "
+                   f"≥ {MEASURED_COVERAGE:.0%})")
+    if method == "unavailable":
+        if not electricity_ok:
+            why.append(f"electricity {electricity_completeness or 0.0:.0%} complete in the period (the estimate "
+                       f"needs ≥ {PERIOD_COMPLETE:.0%})")
+        if len(usable) < MIN_BASELINE_MONTHS:
+            why.append(f"{len(usable)} baseline month(s) with output and electricity each ≥ "
+                       f"{MONTH_COMPLETE:.0%} complete (the estimate needs {MIN_BASELINE_MONTHS})")
     return {
         "expected_output_t": expected_output_t,
         "method": method,
@@ -60,9 +77,20 @@ def verify_order(period: Mapping[str, Any], baseline_months: Sequence[Mapping[st
             "measured_output_t": measured,
             "output_coverage": coverage,
             "electricity_kwh": electricity,
-            "electricity_completeness": (period.get("completeness") or {}).get("electricity"),
+            "electricity_completeness": electricity_completeness,
             "baseline": baseline,
+            "insufficient": why,
             "rules": {"measured_coverage": MEASURED_COVERAGE, "min_baseline_months": MIN_BASELINE_MONTHS,
+                      "estimate_electricity_completeness": PERIOD_COMPLETE,
+                      "baseline_month_completeness": MONTH_COMPLETE,
                       "uncertainty": "measured: output × (1 − coverage); estimated: output × CV of monthly kWh/t"},
         },
     }
+
+
+def _month_usable(month: Mapping[str, Any]) -> bool:
+    """A baseline month enters the specific electricity with output and electricity, each ≥ `MONTH_COMPLETE`."""
+    by_carrier = (month.get("evidence") or {}).get("completeness_by_carrier") or {}
+    electricity = (month.get("energy") or {}).get("electricity") or 0
+    return ((month.get("output_t") or 0) > 0 and electricity > 0
+            and all((by_carrier.get(c) or 0.0) >= MONTH_COMPLETE for c in ("electricity", "output")))

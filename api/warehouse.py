@@ -26,6 +26,7 @@ from analytics.warehouse import (
     iso_local,
     warehouse_report,
 )
+from api.indicators import PERIOD_COMPLETE
 from core.domain import Carrier, MeterRole
 from core.influx import InfluxV1, quote_literal
 from core.registry.models import Meter
@@ -114,10 +115,20 @@ def warehouse_figures(influx: InfluxV1, code: str, timezone: str, meters: Wareho
                 "no excursions can be judged" for t in meters.temperatures if t["band_c"] is None]
     if not meters.loads and not meters.temperatures:
         warnings.append("the registry lists no meter with role warehouse for this enterprise")
+    continuity, insufficient = report.continuity, {}
+    load_completeness = min((m.completeness for m in report.loads), default=None)
+    if continuity is not None and load_completeness is not None and load_completeness < PERIOD_COMPLETE:
+        continuity = None  # hours without data would read as hours without refrigeration
+        insufficient["continuity"] = {
+            "period": {"from": start.isoformat(), "to": end.isoformat()}, "completeness": load_completeness,
+            "coverage": {m.meter: {"completeness": m.completeness, "no_data_hours": m.no_data_hours,
+                                   "hours": m.hours} for m in report.loads},
+            "needs": f"every refrigeration meter ≥ {PERIOD_COMPLETE:.0%} complete over the period"}
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
-        "continuity": report.continuity,
+        "continuity": continuity,
+        "insufficient": insufficient,
         "completeness": report.completeness,
         "outage_hours": sum(o.hours for o in outages),
         "outages": [o.to_json(tz) for o in outages],

@@ -4,7 +4,9 @@ Pure. `shutdown` and `activity_drop` come from the enterprise's daily electricit
 - `shutdown`: the day is measured (completeness ≥ 0.5) and its electricity is below 20 % of the median
   measured day of the 28 days before it (the same share as the credit indicator `shutdown_days_90d`);
 - `activity_drop`: the mean of the 7 days ending on the day is below 50 % of the mean of the 28 days
-  before them (measured days only, at least 14 of them).
+  before them (measured days only: at least 5 of the 7 and 14 of the 28);
+- `data_gap`: the day is not measured (completeness < 0.5, or no rollup) after a measured day, for an
+  enterprise with measured days in the 28 before: silence is reported as silence, never as a shutdown.
 `cold_store_failure` comes from the warehouse report of `analytics.warehouse` (the `/warehouse` endpoint's
 outages and excursions) over the 7 days ending on the day: an outage of ≥ 2 h with a no-load hour, or an
 excursion of ≥ 30 min, that covers part of the day (docs/api.md, "Webhooks").
@@ -26,10 +28,10 @@ from analytics.diagnosis.cold import COLD_MIN_HOURS
 from analytics.warehouse import WarehouseReport
 from api.indicators import MEASURED_DAY, SHUTDOWN_SHARE, Day
 
-EVENT_TYPES: Final = ("shutdown", "activity_drop", "cold_store_failure")
+EVENT_TYPES: Final = ("shutdown", "activity_drop", "cold_store_failure", "data_gap")
 """Events a webhook can subscribe to."""
 EVENT_SCOPES: Final[dict[str, str]] = {"shutdown": "credit", "activity_drop": "credit",
-                                       "cold_store_failure": "warehouse"}
+                                       "cold_store_failure": "warehouse", "data_gap": "credit"}
 """The consent scope each event needs: electricity events are credit information, cold-store events are the
 warehouse-receipt data of the `/warehouse` endpoint."""
 SIGNATURE_HEADER: Final = "X-Enerdiag-Signature"
@@ -37,6 +39,8 @@ DROP_SHARE: Final = 0.5
 BASELINE_DAYS: Final = 28
 RECENT_DAYS: Final = 7
 MIN_BASELINE_DAYS: Final = 14
+MIN_RECENT_DAYS: Final = 5
+"""`activity_drop` needs 5 of the 7 recent days measured: a week mostly without data says nothing of activity."""
 MAX_ATTEMPTS: Final = 8
 BACKOFF_BASE_S: Final = 30
 BACKOFF_MAX_S: Final = 3600
@@ -85,6 +89,14 @@ def detect(days: Sequence[Day], day: dt.date) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     today = next((d for d in days if d.day == day), None)
     before = _measured(days, day - dt.timedelta(days=BASELINE_DAYS), day)
+    previous = next((d for d in days if d.day == day - dt.timedelta(days=1)), None)
+    if (today is None or today.completeness < MEASURED_DAY) and before and previous is not None \
+            and previous.completeness >= MEASURED_DAY:
+        events.append({"type": "data_gap", "day": day.isoformat(),
+                       "data": {"completeness": round(today.completeness, 6) if today else 0.0,
+                                "last_measured_day": previous.day.isoformat(),
+                                "rule": f"the day's completeness below {MEASURED_DAY} after a measured day: "
+                                        "no data, not a shutdown"}})
     if today is not None and today.completeness >= MEASURED_DAY and before:
         median = statistics.median(d.kwh for d in before)
         if median > 0 and today.kwh < SHUTDOWN_SHARE * median:
@@ -94,7 +106,7 @@ def detect(days: Sequence[Day], day: dt.date) -> list[dict[str, Any]]:
     recent_first = day - dt.timedelta(days=RECENT_DAYS - 1)
     recent = _measured(days, recent_first, day + dt.timedelta(days=1))
     baseline = _measured(days, recent_first - dt.timedelta(days=BASELINE_DAYS), recent_first)
-    if recent and len(baseline) >= MIN_BASELINE_DAYS:
+    if len(recent) >= MIN_RECENT_DAYS and len(baseline) >= MIN_BASELINE_DAYS:
         recent_mean = statistics.fmean(d.kwh for d in recent)
         base_mean = statistics.fmean(d.kwh for d in baseline)
         if base_mean > 0 and recent_mean < DROP_SHARE * base_mean:

@@ -116,11 +116,11 @@ def daily_rate(day: dt.date) -> float:
 
 @pytest.fixture
 def credit_data(world: World, influx: InfluxV1) -> None:
-    """24 months of E1 electricity: a reading each local midnight, every 15 minutes for the last 90 days."""
+    """24 months of E1 electricity: a reading every hour, every 15 minutes for the last 90 days (full data)."""
     first, dense, end = dt.date(2024, 11, 1), dt.date(2026, 8, 3), dt.date(2026, 11, 1)
     points, value, day = [], 10_000.0, first
     while day < end:
-        steps = 96 if day >= dense else 1
+        steps = 96 if day >= dense else 24
         for k in range(steps):
             points.append((local(day.year, day.month, day.day) + k * 86400 // steps, value))
             value += daily_rate(day) / steps
@@ -161,9 +161,11 @@ def test_credit_indicators_follow_their_published_definitions(world: World, infl
         "2026-10-12", "2026-10-13", "2026-10-14"]
     window = [daily_rate(dt.date(2026, 8, 3) + dt.timedelta(days=i)) for i in range(90)]
     mean = sum(window) / 90
-    cv = (sum((x - mean) ** 2 for x in window) / 90) ** 0.5 / mean
+    cv = (sum((x - mean) ** 2 for x in window) / 89) ** 0.5 / mean  # sample SD
     assert body["stability_cv"] == pytest.approx(cv, abs=1e-6)
     assert body["quota_status"] == "n/a"
+    assert body["no_data_days_90d"] == 0 and body["insufficient"] == {}  # full data: every figure present
+    assert body["carbon_intensity_t_per_t"] is None  # no output meter: null by definition, not for lack of data
     evidence = body["evidence"]
     for name in ("activity_index", "utilisation", "stability_cv", "trend_mom", "trend_yoy", "shutdown_days_90d",
                  "quota_status", "carbon_intensity_t_per_t", "green_share", "completeness"):
@@ -173,6 +175,34 @@ def test_credit_indicators_follow_their_published_definitions(world: World, infl
     assert evidence["utilisation"]["period"] == {"from": "2025-10-01", "to": "2026-11-01"}
     assert evidence["utilisation"]["inputs"]["peak_month"]["electricity_kwh"] == pytest.approx(max(kwh[11:23]))
     assert evidence["stability_cv"]["completeness"] == pytest.approx(1.0)
+    assert evidence["carbon_intensity_t_per_t"]["window"] == "12 months 2025-11 to 2026-10"
+    assert evidence["activity_index"]["sufficiency"] == {
+        "sufficient": True, "needs": "≥ 10 of the 12 months counted (months count when ≥ 80% complete)",
+        "coverage": {"months_counted": 12, "months": 12}}
+
+
+def test_seven_days_in_a_year_give_null_indicators_with_insufficient(world: World, influx: InfluxV1) -> None:
+    """Issue #13: about a week of data in the 12-month window is not a year; the figures say so."""
+    start = local(2026, 10, 20)
+    tags = {"enterprise": E1, "gateway": "gw1", "meter": "M01"}
+    influx.write(line("reading", tags, {"energy_kwh": 1000.0 + 5.0 * q}, start + q * 900) for q in range(7 * 96 + 1))
+    roll_up(world, influx, dt.date(2026, 10, 18), dt.date(2026, 11, 2))
+    with session_scope(world.url) as session:
+        grant_consent(session, E1, "bank-a", ["credit"], dt.date(2027, 6, 30))
+    client = TestClient(create_app(registry_url=world.url, influx=influx, clock=Clock(START)))
+    body = client.get(f"/v1/enterprises/{E1}/credit-indicators?as_of=2026-11-01",
+                      headers=bearer(world.keys["a"])).json()
+    nulls = {"activity_index", "utilisation", "trend_mom", "trend_yoy", "stability_cv", "shutdown_days_90d",
+             "quota_status", "green_share"}
+    assert {k for k in nulls if body[k] is not None} == set()
+    assert set(body["insufficient"]) == nulls | {"carbon_intensity_t_per_t"}
+    assert body["no_data_days_90d"] == 83
+    assert body["completeness"] == pytest.approx(7 / 365, abs=1e-4)
+    assert body["insufficient"]["activity_index"]["coverage"] == {"months_counted": 0, "months": 12}
+    assert body["insufficient"]["shutdown_days_90d"]["coverage"] == {"measured_days": 7, "days": 90}
+    october = body["evidence"]["activity_index"]["inputs"]["months"][-1]
+    assert october["electricity_kwh"] == pytest.approx(7 * 480.0) and october["counts"] is False
+    assert body["evidence"]["activity_index"]["inputs"]["months"][0]["electricity_kwh"] is None  # no data, not 0
 
 
 def add_output_meter(world: World) -> None:

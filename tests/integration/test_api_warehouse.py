@@ -91,7 +91,7 @@ def test_warehouse_continuity_outages_and_excursions(world: World, influx: Influ
     (fridge,) = body["refrigeration"]
     assert (fridge["meter"], fridge["hours"], fridge["median_hour_kwh"]) == ("M02", 48, 4.0)
     assert (fridge["running_hours"], fridge["no_load_hours"], fridge["no_data_hours"]) == (41, 4, 3)
-    assert body["continuity"] == round(41 / 48, 6)
+    assert body["continuity"] == round(41 / 48, 6) and body["insufficient"] == {}  # 45 of 48 hours measured
     assert body["outage_hours"] == 7
     assert [(o["start"], o["end"], o["kind"], o["hours"]) for o in body["outages"]] == [
         ("2026-10-01T10:00:00+08:00", "2026-10-01T14:00:00+08:00", "no_load", 4),

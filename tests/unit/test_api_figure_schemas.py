@@ -70,6 +70,22 @@ def test_warehouse_body_with_outages_and_excursions_is_documented(monkeypatch: p
     assert errors("/v1/enterprises/{code}/warehouse", body) == []
 
 
+def test_warehouse_continuity_is_null_when_the_meter_mostly_sent_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = warehouse_body(monkeypatch)
+    assert body["continuity"] is not None and body["insufficient"] == {}  # 21 of 24 hours measured
+    silent = pd.DataFrame([{"meter": "M02", "time_s": hour(h), "value": 4.0, "completeness": 1.0} for h in range(6)])
+    monkeypatch.setattr(warehouse_module, "read_report", lambda *_: warehouse_report(
+        silent, pd.DataFrame(), pd.DataFrame(), ["M02"], {}, hour(0), hour(0) + 86400))
+    meters = WarehouseMeters(loads=[{"meter": "M02", "role": "warehouse", "carrier": "electricity",
+                                     "quantity": "energy_kwh"}], temperatures=[])
+    body = {"enterprise": "E2", "timezone": TZ, "objections": [],
+            **warehouse_figures(FakeInflux(), "E2", TZ, meters, DAY, DAY + dt.timedelta(days=1))}  # type: ignore[arg-type]
+    assert body["continuity"] is None  # 18 silent hours are not 18 hours without refrigeration
+    assert body["insufficient"]["continuity"]["coverage"]["M02"] == {"completeness": 0.25, "no_data_hours": 18,
+                                                                     "hours": 24}
+    assert errors("/v1/enterprises/{code}/warehouse", body) == []
+
+
 def test_warehouse_schema_rejects_an_unknown_outage_kind_and_a_missing_key(monkeypatch: pytest.MonkeyPatch) -> None:
     body = warehouse_body(monkeypatch)
     body["outages"][0]["kind"] = "stopped"
@@ -80,7 +96,8 @@ def test_warehouse_schema_rejects_an_unknown_outage_kind_and_a_missing_key(monke
 
 
 def baseline(kwh_per_t: list[float]) -> list[dict[str, Any]]:
-    return [{"month": f"2025-{i + 1:02d}", "energy": {"electricity": 1000.0 * r}, "output_t": 1000.0}
+    return [{"month": f"2025-{i + 1:02d}", "energy": {"electricity": 1000.0 * r}, "output_t": 1000.0,
+             "evidence": {"completeness_by_carrier": {"electricity": 1.0, "output": 1.0}}}
             for i, r in enumerate(kwh_per_t)]
 
 

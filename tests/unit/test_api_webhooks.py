@@ -57,7 +57,20 @@ def test_shutdown_day_is_detected_once_measured() -> None:
     assert events[0]["data"]["median_daily_kwh"] == 100.0
     assert detect(history({}), DAY) == []
     unmeasured = [Day(DAY, 0.0, 0.1), *history({})[1:]]
-    assert detect(unmeasured, DAY) == []  # no data is not a shutdown
+    events = detect(unmeasured, DAY)  # no data is not a shutdown: a gap has its own event
+    assert [e["type"] for e in events] == ["data_gap"]
+    assert events[0]["data"]["last_measured_day"] == (DAY - dt.timedelta(days=1)).isoformat()
+    assert detect(unmeasured[1:], DAY)[0]["data"]["completeness"] == 0.0  # no rollup row at all
+    gap_goes_on = [Day(DAY, 0.0, 0.0), Day(DAY - dt.timedelta(days=1), 0.0, 0.0), *history({})[2:]]
+    assert detect(gap_goes_on, DAY) == []  # reported once, on its first day
+
+
+def test_a_week_of_silence_is_a_gap_not_an_activity_drop() -> None:
+    silent = [Day(d.day, 0.0, 0.0) if (DAY - d.day).days < 6 else d for d in history({})]
+    assert detect(silent, DAY) == []  # one measured day of the seven: no activity_drop, gap already reported
+    silent = [Day(d.day, 0.0, 0.0) if (DAY - d.day).days < 7 and d.day != DAY - dt.timedelta(days=3) else d
+              for d in history({})]
+    assert [e["type"] for e in detect(silent, DAY)] == []
 
 
 def test_activity_drop_compares_a_week_with_the_four_before() -> None:
