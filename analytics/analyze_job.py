@@ -12,6 +12,7 @@ import pandas as pd
 from analytics.activity import EnterpriseActivity, GroupActivity, group_activity
 from analytics.calendar import local_midnight_s, next_month
 from analytics.carbon import budget_window
+from analytics.coverage import expected_carriers, read_meter_coverage
 from analytics.energy import FUEL_CARRIERS, comprehensive_energy
 from analytics.enterprise import EnterpriseInfo
 from analytics.quota import QuotaResult, over_quota_list
@@ -115,16 +116,20 @@ NO_COMPLETENESS = frozenset({"electricity_export", "reactive"})
 
 def analyze(influx: InfluxV1, enterprises: Iterable[EnterpriseInfo], period_from: dt.date, period_to: dt.date,
             reference: Reference, options: AnalyzeOptions | None = None) -> list[tuple[dict[str, Any], QuotaResult]]:
-    """The section-6 object and quota assessment of every enterprise, in registry order."""
+    """The section-6 object and quota assessment of every enterprise, in registry order, with the coverage of
+    each registry meter (`analytics.coverage`): a carrier the registry has meters for but the period has no
+    data of is null with its reason, never 0."""
     listed = list(enterprises)
     periods = read_periods(influx, listed, period_from, period_to)
     budgets = budget_positions(influx, listed, period_from, period_to, periods, reference, options)
+    meters = read_meter_coverage(influx, listed, period_from, period_to)
     out = []
     for enterprise in listed:
         period = periods[enterprise.code]
         out.append(enterprise_result(enterprise, period_from, period_to, period.totals, period.completeness,
                                      reference, options, boundary=period.boundary,
-                                     budget=budgets.get(enterprise.code)))
+                                     budget=budgets.get(enterprise.code), expected=expected_carriers(enterprise),
+                                     meters=[m.to_json() for m in meters[enterprise.code]]))
     return out
 
 

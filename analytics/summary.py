@@ -7,7 +7,7 @@ dict out. Every reference value used travels in `evidence` with its source and c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +19,10 @@ from analytics.carbon import (
     green_kwh_by_kind,
     project_budget,
 )
-from analytics.energy import ENERGY_KEYS, Method, comprehensive_energy
+from analytics.coverage import enterprise_completeness
+from analytics.energy import ENERGY_KEYS, FUEL_CARRIERS, Method, comprehensive_energy
 from analytics.enterprise import EnterpriseInfo
-from analytics.quota import QuotaResult, assess_quota
+from analytics.quota import NOT_APPLICABLE, QuotaResult, assess_quota
 from analytics.refs import Reference, cited_dict
 
 DECIMALS = 6
@@ -82,18 +83,45 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(float(value), DECIMALS) + 0.0
 
 
+def _has_data(carrier: str, totals: Mapping[str, float], completeness: Mapping[str, float]) -> bool:
+    """True when the rollups had anything for `carrier` in the period (a value, or some measured coverage)."""
+    return carrier in totals and (totals[carrier] != 0 or float(completeness.get(carrier) or 0.0) > 0)
+
+
+ENERGY_DATA_CARRIERS = ("electricity", "pv", *FUEL_CARRIERS)
+"""Carriers whose data make the tce: without any of them the period has no energy figure, not 0 tce."""
+
+
 def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_to: dt.date,
                       totals: Mapping[str, float], completeness: Mapping[str, float], reference: Reference,
                       options: AnalyzeOptions | None = None, *,
                       boundary: Mapping[str, float] | None = None,
-                      budget: BudgetPosition | None = None) -> tuple[dict[str, Any], QuotaResult]:
+                      budget: BudgetPosition | None = None,
+                      expected: Sequence[str] | None = None,
+                      meters: Sequence[Mapping[str, Any]] | None = None) -> tuple[dict[str, Any], QuotaResult]:
     """The section-6 object for [period_from, period_to) local time, and the quota assessment behind it.
 
     `boundary`: per-carrier energy of the meters mapped to the enterprise's product; when given, the
     unit-product figure and the quota use it (the product's process boundary) instead of the whole site.
     `budget`: the annual budget position (`budget_position`), reported under `co2`.
+    `expected`: the carriers the registry has total meters for (`analytics.coverage.expected_carriers`); when
+    given, missing is never zero: a carrier without data is `null` in `energy` with completeness 0, and a
+    period without any energy data has `null` tce, CO2 and intensities; `missing` gives each reason.
+    `meters`: per-meter coverage (`analytics.coverage.MeterCoverage.to_json`), reported under `coverage`.
     """
     options = options or AnalyzeOptions()
+    completeness = dict(completeness)
+    absent: list[str] = []
+    no_energy = False
+    if expected is not None:
+        absent = sorted(c for c in expected if not _has_data(c, totals, completeness))
+        for carrier in expected:
+            completeness.setdefault(carrier, 0.0)
+        no_energy = not any(_has_data(c, totals, completeness) for c in ENERGY_DATA_CARRIERS)
+    unmeasured = set(absent)
+    if expected is not None and not any(_has_data(c, totals, completeness)
+                                        for c in ("electricity", "pv", "electricity_export")):
+        unmeasured.add("electricity")  # no electricity data at all: unknown, not 0 kWh
     energy = comprehensive_energy(totals, reference, method=options.method, include_pv=options.include_pv)
     scoped = energy
     if boundary:
@@ -108,6 +136,9 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
                                                                 region=options.region, site=site)
     last_day = period_to - dt.timedelta(days=1)
     quota = assess_quota(enterprise.quota_key, scoped.tce, scoped.output, last_day, reference)
+    if no_energy and quota.status != NOT_APPLICABLE:
+        quota = QuotaResult(NOT_APPLICABLE, product=quota.product, standard=quota.standard,
+                            reason="no energy readings in the period")
     output_t = energy.output
     balance = energy.electricity
     warnings: list[str] = [*energy.notes, *carbon.notes]
@@ -121,15 +152,19 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
                         f"{green_applied:g} kWh deducted")
     if budget is not None and budget.completeness is not None and budget.completeness < 0.9:
         warnings.append(f"year-to-date completeness {budget.completeness:.0%}: the budget projection is low")
-    low = sorted(c for c, v in completeness.items() if v < 0.9)
+    low = sorted(c for c, v in completeness.items() if v < 0.9 and c not in absent)
     if low:
         warnings.append("completeness below 90 % for: " + ", ".join(low))
+    missing = _missing(sorted(unmeasured), no_energy, meters)
+    if absent:
+        warnings.append("no data in the period for: " + ", ".join(absent) + " (null, not 0)")
     result: dict[str, Any] = {
         "enterprise": enterprise.code,
         "from": period_from.isoformat(),
         "to": period_to.isoformat(),
         "timezone": enterprise.timezone,
-        "energy": {k: _r(v) for k, v in energy.energy.items() if k in ENERGY_KEYS},
+        "energy": {k: (None if k in unmeasured else _r(v)) for k, v in energy.energy.items()
+                   if k in ENERGY_KEYS} | {k: None for k in sorted(unmeasured) if k in ENERGY_KEYS},
         "electricity_balance": {
             "imported_kwh": _r(balance.imported_kwh),
             "exported_kwh": _r(balance.exported_kwh),
@@ -163,6 +198,10 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
         "quota": _rounded_quota(quota),
         "findings": [],
         "completeness": {k: _r(v) for k, v in sorted(completeness.items())},
+        **({"coverage": {"enterprise": enterprise_completeness(completeness, expected),
+                         "carriers": {k: _r(v) for k, v in sorted(completeness.items())},
+                         "meters": list(meters or [])},
+            "missing": missing} if expected is not None else {}),
         "evidence": {
             "tce": energy.evidence(),
             **({"boundary_tce": scoped.evidence()} if boundary else {}),
@@ -174,7 +213,43 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
         },
         "warnings": warnings,
     }
+    if no_energy:
+        _null_energy_figures(result)
+    if "output" in absent:
+        result["output_t"] = None
     return result, quota
+
+
+NO_ENERGY_FIGURES = ("tce", "co2_t", "intensity_kgce_per_t")
+NO_ENERGY_CO2 = ("scope1_t", "scope2_t", "scope2_location_t", "green_share", "intensity_t_per_t")
+
+
+def _null_energy_figures(result: dict[str, Any]) -> None:
+    """A period without energy data: its tce, CO2 and intensities are unknown, not 0."""
+    for key in NO_ENERGY_FIGURES:
+        result[key] = None
+    for key in NO_ENERGY_CO2:
+        result["co2"][key] = None
+    result["boundary"]["tce"] = None
+
+
+def _missing(absent: Sequence[str], no_energy: bool, meters: Sequence[Mapping[str, Any]] | None) -> dict[str, str]:
+    """Why each null figure is null (figure path -> reason)."""
+    silent: dict[str, list[str]] = {}
+    for m in meters or ():
+        if m.get("carrier") and m.get("reason"):
+            silent.setdefault(str(m["carrier"]), []).append(str(m["meter"]))
+    out = {}
+    for carrier in absent:
+        key = "output_t" if carrier == "output" else f"energy.{carrier}"
+        which = f" (meters {', '.join(silent[carrier])})" if carrier in silent else ""
+        out[key] = f"no readings of the {carrier} meters in the period{which}"
+    if no_energy:
+        reason = "no energy meter sent readings in the period"
+        out.update({key: reason for key in ("tce", "co2_t", "intensity_kgce_per_t")})
+        if "energy.electricity" not in out:
+            out["energy.electricity"] = reason
+    return out
 
 
 def _budget_keys(budget: BudgetPosition | None) -> dict[str, Any]:

@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 
 from analytics.analyze_job import analyze
 from analytics.calendar import local_midnight_s
+from analytics.coverage import total_meters
 from analytics.energy import FUEL_CARRIERS
-from analytics.enterprise import EnterpriseInfo, total_carrier
+from analytics.enterprise import EnterpriseInfo
 from analytics.refs import Reference
 from analytics.rollup_job import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY
 from analytics.safety.rules import Severity
@@ -31,7 +32,6 @@ from api.indicators import (
 )
 from api.orders import verify_order
 from api.params import next_month
-from core.domain import CARRIER_COUNTER, Carrier
 from core.influx import InfluxV1, quote_ident, quote_literal
 
 PROFILE_FIGURES = ("energy", "tce", "co2_t", "output_t", "intensity_kgce_per_t", "completeness")
@@ -43,20 +43,6 @@ def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
     while month <= last:
         out.append(month)
         month = next_month(month)
-    return out
-
-
-def total_meters(enterprise: EnterpriseInfo) -> list[dict[str, str]]:
-    """The meters whose counters make the enterprise's totals (analytics' rule: mains, no sub-meters)."""
-    out = []
-    for meter in enterprise.meters:
-        try:
-            quantity = CARRIER_COUNTER[Carrier(meter.carrier)]
-        except (ValueError, KeyError):
-            continue
-        carrier = total_carrier(enterprise, meter.meter_id, quantity)
-        if carrier is not None:
-            out.append({"meter": meter.meter_id, "quantity": quantity, "carrier": carrier, "role": meter.role})
     return out
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from analytics.analyze_job import activity as activity_index
 from analytics.analyze_job import analyze as run_analyze
 from analytics.analyze_job import over_quota_rows
+from analytics.coverage import read_uncovered, uncovered_warning
 from analytics.enterprise import EnterpriseInfo
 from analytics.registry_view import load_enterprises
 from analytics.rollup_job import RollupReport, commit_marks, run_rollup
@@ -208,6 +209,7 @@ def register(app: typer.Typer) -> None:
         try:
             with _influx() as influx:
                 results = run_analyze(influx, enterprises, start, end, reference, options)
+                uncovered = read_uncovered(influx, enterprises, start, end)
                 if findings and not over_quota:
                     _attach_findings(influx, enterprises, results, start, end, reference)
         except InfluxError as exc:
@@ -222,10 +224,27 @@ def register(app: typer.Typer) -> None:
                 _print_over_quota(rows)
             return
         objects = [r for r, _ in results]
+        _warn_uncovered(objects, uncovered, start)
         if as_json:
             print(json.dumps(objects, ensure_ascii=False, indent=2))
         else:
             _print_table(objects, enterprises)
+
+
+def _warn_uncovered(objects: list[dict[str, Any]], uncovered: dict[str, tuple[int, int]], start: dt.date) -> None:
+    """Raw readings the rollups do not cover: in each result (`coverage.rollup`, a warning) and on stderr."""
+    behind = []
+    for obj in objects:
+        raw, rolled = uncovered.get(obj["enterprise"], (0, 0))
+        obj.setdefault("coverage", {})["rollup"] = {"raw_readings": raw, "rolled_up_readings": rolled}
+        warning = uncovered_warning(raw, rolled, start)
+        if warning is not None:
+            obj["warnings"].append(warning)
+            behind.append(obj["enterprise"])
+    if behind:
+        print(f"warning: {len(behind)} enterprise(s) have raw readings in the period that the rollups do not cover "
+              f"({', '.join(behind[:5])}{', …' if len(behind) > 5 else ''}): run `enerdiag rollup --since "
+              f"{start.isoformat()}` and analyze again", file=sys.stderr)
 
 
 def _attach_findings(influx: Any, enterprises: list[Any], results: list[Any], start: dt.date, end: dt.date,
@@ -279,11 +298,16 @@ def _print_table(objects: list[dict[str, Any]], enterprises: list[EnterpriseInfo
         quota = q["status"]
         if q["status"] != "n/a":
             quota = f"{q['status']} (grade {q['grade'] or '>3'}, limit {q['limit']})"
-        intensity = obj["intensity_kgce_per_t"]
-        co2 = obj["co2_t"]  # None when a grid factor cannot be cited: printed as "—", never 0
-        print(f"{obj['enterprise']:<20} | {obj['tce']:>11.3f} | {('—' if co2 is None else f'{co2:.3f}'):>10} | "
-              f"{(obj['output_t'] or 0):>10.3f} | {(intensity if intensity is not None else float('nan')):>11.2f} | "
-              f"{quota}")
+        print(f"{obj['enterprise']:<20} | {_num(obj['tce'], 11, 3)} | {_num(obj['co2_t'], 10, 3)} | "
+              f"{_num(obj['output_t'], 10, 3)} | {_num(obj['intensity_kgce_per_t'], 11, 2)} | {quota}")
+        coverage = (obj.get("coverage") or {}).get("enterprise")
+        if coverage is not None and coverage < 0.9:
+            print(f"  完整率 completeness {coverage:.0%}: " + "; ".join(obj["warnings"]))
+
+
+def _num(value: float | None, width: int, decimals: int) -> str:
+    """A table cell: the number, or — for null (no data, or a reference value that cannot be cited), never 0."""
+    return f"{value:>{width}.{decimals}f}" if value is not None else f"{'—':>{width}}"
 
 
 def _print_over_quota(rows: list[dict[str, Any]]) -> None:

@@ -180,3 +180,49 @@ def test_activity_index_by_county(services, influx_db, cli: CliRunner) -> None:
     assert groups["云冈区"]["enterprises"] == 1 and groups["云冈区"]["excluded"] == 0
     missing = cli.invoke(app(), ["analyze", "--from", "2025-12-01", "--to", "2025-12-02", "--activity", "county"])
     assert missing.exit_code == 2
+
+
+def test_missing_is_never_zero_and_rollup_gaps_are_named(services, influx_db, cli: CliRunner) -> None:
+    """Issue #13: a period without data is null with its reason; raw readings the rollups do not cover are
+    named, with the command to run; every registry meter has its coverage."""
+    influx = InfluxV1(services.influx_url, influx_db)
+    seed(influx, OVER, 0.5)
+    assert cli.invoke(app(), ["rollup", "--since", "2025-11-29", "--enterprise", OVER]).exit_code == 0
+    empty = cli.invoke(app(), ["analyze", "--from", "2025-11-01", "--to", "2025-11-02", "--enterprise", OVER,
+                               "--json", "--no-findings"])
+    assert empty.exit_code == 0, empty.output
+    (obj,) = json.loads(empty.stdout)
+    assert obj["energy"] == {"electricity": None, "natural_gas": None}
+    assert (obj["tce"], obj["co2_t"], obj["output_t"]) == (None, None, None)
+    assert obj["completeness"] == {"electricity": 0.0, "natural_gas": 0.0, "output": 0.0}
+    assert obj["missing"]["tce"] == "no energy meter sent readings in the period"
+    assert obj["missing"]["energy.electricity"] == "no readings of the electricity meters in the period (meters M01)"
+    meters = {m["meter"]: m for m in obj["coverage"]["meters"]}
+    assert meters["M01"] == {"meter": "M01", "quantity": "energy_kwh", "role": "main", "carrier": "electricity",
+                             "completeness": 0.0, "readings": 0, "cadence_s": None, "expected_readings": None,
+                             "reason": "no readings in the period"}
+    assert obj["coverage"]["enterprise"] == 0.0 and obj["coverage"]["rollup"] == {"raw_readings": 0,
+                                                                                  "rolled_up_readings": 0}
+    # a second day arrives (a gateway's backlog) and nobody rolls it up yet
+    t = DAY0 + 86400 + 900 * np.arange(1, 97)
+    influx.write(line("reading", {"enterprise": OVER, "gateway": "gw1", "meter": meter}, {field: 7.0 + step * k},
+                      int(ts))
+                 for meter, field, step in (("M01", "energy_kwh", 250.0), ("G01", "gas_m3", 25.0))
+                 for ts, k in zip(t, np.arange(97, 193, dtype=float), strict=True))
+    behind = cli.invoke(app(), ["analyze", "--from", "2025-12-01", "--to", "2025-12-03", "--enterprise", OVER,
+                                "--json", "--no-findings"])
+    assert behind.exit_code == 0, behind.output
+    (obj,) = json.loads(behind.stdout)
+    rollup = obj["coverage"]["rollup"]
+    assert rollup["raw_readings"] - rollup["rolled_up_readings"] == 2 * 95  # the last one (24:00) lies outside
+    assert any("190 of" in w and "enerdiag rollup --since 2025-12-01" in w for w in obj["warnings"])
+    assert "run `enerdiag rollup --since 2025-12-01`" in behind.stderr
+    m01 = next(m for m in obj["coverage"]["meters"] if m["meter"] == "M01")
+    assert (m01["completeness"], m01["readings"], m01["cadence_s"], m01["expected_readings"]) == (
+        pytest.approx(0.5), 97, 891, 194)  # day 1 measured (96 readings + the 24:00 one), day 2 not rolled up
+    assert cli.invoke(app(), ["rollup", "--since", "2025-11-29", "--enterprise", OVER]).exit_code == 0
+    caught_up = cli.invoke(app(), ["analyze", "--from", "2025-12-01", "--to", "2025-12-03", "--enterprise", OVER,
+                                   "--json", "--no-findings"])
+    (obj,) = json.loads(caught_up.stdout)
+    assert obj["coverage"]["rollup"]["raw_readings"] == obj["coverage"]["rollup"]["rolled_up_readings"]
+    assert not any("enerdiag rollup" in w for w in obj["warnings"]) and "enerdiag rollup" not in caught_up.stderr

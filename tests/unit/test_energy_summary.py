@@ -50,3 +50,41 @@ def test_no_product_quota_not_applicable() -> None:
                                dt.date(2025, 12, 2), {"electricity": 10.0}, {}, get_reference())
     assert obj["quota"]["status"] == "n/a"
     assert obj["output_t"] is None and obj["intensity_kgce_per_t"] is None
+
+
+SILENT_M01 = [{"meter": "M01", "quantity": "energy_kwh", "role": "main", "carrier": "electricity",
+               "completeness": 0.0, "readings": 0, "cadence_s": None, "expected_readings": None,
+               "reason": "no readings in the period"}]
+
+
+def test_a_period_without_data_is_null_with_reasons_not_zero() -> None:
+    obj, quota = enterprise_result(PLANT, dt.date(2018, 1, 1), dt.date(2019, 1, 1), {}, {}, get_reference(),
+                                   expected=["electricity", "output"], meters=SILENT_M01)
+    assert obj["energy"] == {"electricity": None}
+    assert (obj["tce"], obj["co2_t"], obj["output_t"], obj["intensity_kgce_per_t"]) == (None, None, None, None)
+    assert obj["co2"]["scope2_t"] is None and obj["boundary"]["tce"] is None
+    assert obj["completeness"] == {"electricity": 0.0, "output": 0.0}
+    assert obj["coverage"] == {"enterprise": 0.0, "carriers": {"electricity": 0.0, "output": 0.0},
+                               "meters": SILENT_M01}
+    assert obj["missing"]["energy.electricity"] == "no readings of the electricity meters in the period (meters M01)"
+    assert obj["missing"]["tce"] == "no energy meter sent readings in the period"
+    assert quota.status == "n/a" and obj["quota"]["status"] == "n/a"
+    assert any("no data in the period for: electricity, output" in w for w in obj["warnings"])
+    json.dumps(obj)
+
+
+def test_a_carrier_without_data_is_null_while_the_others_count() -> None:
+    obj, _ = enterprise_result(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), {"electricity": 100_000.0},
+                               {"electricity": 1.0}, get_reference(), expected=["electricity", "natural_gas"])
+    assert obj["energy"] == {"electricity": 100_000.0, "natural_gas": None}
+    assert obj["tce"] == pytest.approx(100_000 * 0.1229 / 1000)  # known carriers only, and it says so
+    assert obj["completeness"] == {"electricity": 1.0, "natural_gas": 0.0}
+    assert obj["coverage"]["enterprise"] == 0.0  # the weakest energy carrier bounds the enterprise
+    assert set(obj["missing"]) == {"energy.natural_gas"}
+    full, _ = enterprise_result(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), TOTALS,
+                                {"electricity": 1.0, "natural_gas": 1.0, "output": 1.0}, get_reference(),
+                                expected=["electricity", "natural_gas", "output"])
+    legacy, _ = enterprise_result(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), TOTALS,
+                                  {"electricity": 1.0, "natural_gas": 1.0, "output": 1.0}, get_reference())
+    assert full["missing"] == {} and full["coverage"]["enterprise"] == 1.0
+    assert {k: v for k, v in full.items() if k not in ("coverage", "missing")} == legacy  # full data: unchanged
