@@ -22,7 +22,7 @@ from analytics.calendar import local_midnight_s
 from analytics.energy import FUEL_CARRIERS
 from analytics.enterprise import EnterpriseInfo, total_carrier
 from analytics.rollup_job import DAILY, HOURLY, counter_fields
-from core.domain import CARRIER_COUNTER, Carrier
+from core.domain import CARRIER_COUNTER, Carrier, MeterRole
 from core.influx import InfluxV1, quote_ident, quote_literal
 
 DAY_S: Final = 86400
@@ -36,9 +36,12 @@ def _r(value: float | None) -> float | None:
 
 def counter_meters(enterprise: EnterpriseInfo) -> list[dict[str, Any]]:
     """Every registry meter with a counter (energy or output), with its counter quantity and the enterprise
-    total it feeds (`carrier`: None for sub-meters and other meters not added to a total)."""
+    total it feeds (`carrier`: None for sub-meters and other meters not added to a total); safety meters are
+    not counter meters."""
     out = []
     for meter in enterprise.meters:
+        if meter.role == MeterRole.SAFETY.value:
+            continue  # electrical-safety meters send gauges (leakage, temperatures), not a counter
         try:
             quantity = CARRIER_COUNTER[Carrier(meter.carrier)]
         except (ValueError, KeyError):

@@ -34,6 +34,13 @@ from analytics.diagnosis.weather_baseline import (
 from analytics.refs import Reference, cited_dict
 from analytics.report import charts
 from analytics.report.safety import safety_section
+from analytics.report.sufficiency import (
+    FINDING_MIN_COMPLETENESS,
+    PARTIAL,
+    enterprise_coverage,
+    meter_coverage,
+    split_findings,
+)
 from analytics.safety.alarms import Alarm
 from analytics.summary import enterprise_result
 from core.domain import MeterRole
@@ -132,7 +139,9 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
     up to the period's end)."""
     opt = options or ReportOptions()
     lang = opt.lang if opt.lang in LANGS else "zh"
-    found = findings if findings is not None else diagnose(frames, reference, opt.prices, norms)
+    diagnosed = findings if findings is not None else diagnose(frames, reference, opt.prices, norms)
+    meters = meter_coverage(frames)
+    found, withheld = split_findings(diagnosed, meters)
     totals = frames.period_totals()
     compl = completeness(frames)
     summary, quota = enterprise_result(frames.enterprise, frames.first_day, frames.end_day, totals,
@@ -211,6 +220,10 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
                       "recommendation_local": f.recommendation_en if lang == "en" else f.recommendation_zh,
                       "recommendation_second": None if lang == "en" else f.recommendation_en} for f in found],
         "total": total,
+        "withheld_findings": [{**w, "title_local": t(w["title_zh"], w["title_en"], lang)} for w in withheld],
+        "coverage": {"enterprise": enterprise_coverage(meters), "meters": meters,
+                     "partial": any(m["completeness"] < PARTIAL for m in meters), "partial_below": PARTIAL,
+                     "finding_min": FINDING_MIN_COMPLETENESS},
         "baseline": None if model is None else {**model.as_dict(), "weather": weather.as_dict() if weather else None},
         "savings": None if saved is None else {"expected": round(saved.expected, 2), "actual": round(saved.actual, 2),
                                                "savings": round(saved.savings, 2),

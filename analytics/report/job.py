@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from analytics.report.city import CityRow, build_city_report
 from analytics.report.context import ReportOptions, build_report
 from analytics.report.render import render_html, render_pdf
 from analytics.report.safety import LOOKBACK_DAYS, open_critical_line
+from analytics.report.sufficiency import meter_coverage, split_findings
 from analytics.safety.alarms import Alarm
 from analytics.safety.summary import load_alarms
 from analytics.weather_store import read_weather
@@ -175,10 +177,13 @@ def city_rows(influx: InfluxV1, enterprises: list[EnterpriseInfo], facts: dict[s
 
 def diagnose_enterprises(influx: InfluxV1, enterprises: list[EnterpriseInfo], facts: dict[str, DiagnosisFacts],
                          first_day: dt.date, end_day: dt.date, reference: Reference,
-                         prices: Prices | None = None) -> dict[str, list[Finding]]:
+                         prices: Prices | None = None,
+                         withheld: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, list[Finding]]:
     """Findings of every enterprise that has hourly rollups in the period (peer norms from these enterprises).
 
-    This is what `enerdiag analyze --json` puts in each object's `findings` (`[f.as_dict() for f in ...]`).
+    This is what `enerdiag analyze --json` puts in each object's `findings` (`[f.as_dict() for f in ...]`) and
+    the dashboards' `finding` feed. Findings resting on too little data (`analytics.report.sufficiency`) are left
+    out; with `withheld`, they are collected there per enterprise (with their coverage and the rule).
     """
     frames: dict[str, PlantFrames] = {}
     for e in enterprises:
@@ -186,7 +191,12 @@ def diagnose_enterprises(influx: InfluxV1, enterprises: list[EnterpriseInfo], fa
         if not f.hourly.empty:
             frames[e.code] = f
     norms = city_norms(list(frames.values()))
-    return {code: diagnose(f, reference, prices, norms) for code, f in frames.items()}
+    out = {}
+    for code, f in frames.items():
+        out[code], held = split_findings(diagnose(f, reference, prices, norms), meter_coverage(f))
+        if withheld is not None and held:
+            withheld[code] = held
+    return out
 
 
 def write_city_report(rows: list[CityRow], first_day: dt.date, end_day: dt.date, out: Path, fmt: str,

@@ -254,9 +254,11 @@ def _attach_findings(influx: Any, enterprises: list[Any], results: list[Any], st
 
     with session_scope() as session:
         facts = all_registry_facts(session, start.year)
-    found = diagnose_enterprises(influx, enterprises, facts, start, end, reference)
+    withheld: dict[str, list[dict[str, Any]]] = {}
+    found = diagnose_enterprises(influx, enterprises, facts, start, end, reference, withheld=withheld)
     for obj, _ in results:
         obj["findings"] = [f.as_dict() for f in found.get(obj["enterprise"], [])]
+        obj["withheld_findings"] = withheld.get(obj["enterprise"], [])
 
 
 def _activity(enterprises: list[EnterpriseInfo], period: tuple[dt.date, dt.date], by: str, base_from: str | None,

@@ -140,3 +140,31 @@ def test_long_period_has_accepted_baseline_savings_and_monthly_trend() -> None:
     assert s["uncertainty"] > 0
     assert ctx["trend_interval"] == "monthly" and "trend" in ctx["figures"]
     assert "Baseline meets ASHRAE Guideline 14" in render_html(ctx)
+
+
+def test_full_data_shows_its_coverage_and_withholds_nothing(context, frames) -> None:
+    assert context["coverage"]["partial"] is False and context["withheld_findings"] == []
+    main = frames.main_electricity_meters()[0]
+    row = next(m for m in context["coverage"]["meters"] if m["meter"] == main)
+    assert row["completeness"] == pytest.approx(1.0, abs=0.01) and row["hours"] == DAYS * 24
+    assert 'id="coverage"' in render_html(context)
+
+
+def test_partial_data_is_said_on_the_first_page_and_thin_findings_are_withheld(frames) -> None:
+    """Issue #13: two weeks of data in a six-week report."""
+    from dataclasses import replace
+
+    from analytics.calendar import local_midnight_s
+
+    cut = local_midnight_s(FIRST + dt.timedelta(days=14), frames.enterprise.timezone)
+    thin = replace(frames, hourly=frames.hourly[frames.hourly["hour_s"] < cut])
+    ctx = build_report(thin, REF)
+    assert ctx["coverage"]["partial"] is True
+    assert ctx["coverage"]["enterprise"] == pytest.approx(1 / 3, abs=0.01)
+    withheld = {w["code"] for w in ctx["withheld_findings"]}
+    assert withheld and "data_quality" not in withheld and not withheld & {f["code"] for f in ctx["findings"]}
+    assert all(w["withheld"]["coverage"] == pytest.approx(1 / 3, abs=0.01) for w in ctx["withheld_findings"])
+    assert ctx["total"]["savings_cny"] == pytest.approx(sum(f["savings_cny"] for f in ctx["findings"]), abs=1e-3)
+    html = render_html(ctx)
+    assert html.index("本期数据不完整") < html.index("1. 摘要")  # on the first page, before the summary
+    assert "数据不足、暂不计入的发现" in html
