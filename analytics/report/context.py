@@ -134,13 +134,14 @@ def baseline_for(frames: PlantFrames, reference: Reference, baseline_days: Seque
 
 def build_report(frames: PlantFrames, reference: Reference, options: ReportOptions | None = None, *,
                  findings: list[Finding] | None = None, norms: PeerNorms | None = None,
-                 peer: PeerRank | None = None, safety_alarms: Sequence[Alarm] = ()) -> dict[str, Any]:
+                 peer: PeerRank | None = None, safety_alarms: Sequence[Alarm] = (),
+                 now_s: int | None = None) -> dict[str, Any]:
     """The template context of one enterprise's diagnosis report (`safety_alarms`: from `safety_alarm`, read
-    up to the period's end)."""
+    up to the period's end; `now_s`: coverage counts only the hours before it)."""
     opt = options or ReportOptions()
     lang = opt.lang if opt.lang in LANGS else "zh"
     diagnosed = findings if findings is not None else diagnose(frames, reference, opt.prices, norms)
-    meters = meter_coverage(frames)
+    meters = meter_coverage(frames, now_s)
     found, withheld = split_findings(diagnosed, meters)
     totals = frames.period_totals()
     compl = completeness(frames)

@@ -9,6 +9,7 @@ the rest is the pure code of `analytics.diagnosis` and `analytics.report.context
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +149,7 @@ def write_report(frames: PlantFrames, reference: Reference, out: Path, fmt: str,
     options = ReportOptions(lang=lang, prices=prices or Prices())
     findings = diagnose(frames, reference, options.prices)
     html = render_html(build_report(frames, reference, options, findings=findings, peer=peer,
-                                    safety_alarms=safety_alarms or []))
+                                    safety_alarms=safety_alarms or [], now_s=int(time.time())))
     if fmt == "pdf":
         out.write_bytes(render_pdf(html))
     else:
@@ -193,7 +194,7 @@ def diagnose_enterprises(influx: InfluxV1, enterprises: list[EnterpriseInfo], fa
     norms = city_norms(list(frames.values()))
     out = {}
     for code, f in frames.items():
-        out[code], held = split_findings(diagnose(f, reference, prices, norms), meter_coverage(f))
+        out[code], held = split_findings(diagnose(f, reference, prices, norms), meter_coverage(f, int(time.time())))
         if withheld is not None and held:
             withheld[code] = held
     return out

@@ -29,10 +29,12 @@ NEVER_WITHHELD: Final = frozenset({"data_quality"})
 """The data-quality finding is about the gaps themselves."""
 
 
-def meter_coverage(frames: PlantFrames) -> list[dict[str, Any]]:
-    """Per registry counter meter: role, carrier, completeness over the period and hours with data."""
-    h = frames.hourly
-    hours = len(frames.hour_grid)
+def meter_coverage(frames: PlantFrames, now_s: int | None = None) -> list[dict[str, Any]]:
+    """Per registry counter meter: role, carrier, completeness over the period and hours with data. With `now_s`,
+    only the hours before it count (a month to date is not partial for the days still to come)."""
+    grid = frames.hour_grid if now_s is None else frames.hour_grid[frames.hour_grid < now_s]
+    h = frames.hourly if now_s is None else frames.hourly[frames.hourly["hour_s"] < now_s]
+    hours = len(grid)
     out = []
     for m in counter_meters(frames.enterprise):
         rows = h[(h["meter"] == m["meter"]) & (h["quantity"] == m["quantity"])] if not h.empty else h

@@ -168,3 +168,6 @@ def test_partial_data_is_said_on_the_first_page_and_thin_findings_are_withheld(f
     html = render_html(ctx)
     assert html.index("本期数据不完整") < html.index("1. 摘要")  # on the first page, before the summary
     assert "数据不足、暂不计入的发现" in html
+    to_date = build_report(thin, REF, now_s=cut)  # the same two weeks as a period to date: nothing to come counts
+    assert to_date["coverage"]["partial"] is False and to_date["withheld_findings"] == []
+    assert {f["code"] for f in to_date["findings"]} >= withheld
