@@ -221,7 +221,8 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
 
 
 NO_ENERGY_FIGURES = ("tce", "co2_t", "intensity_kgce_per_t")
-NO_ENERGY_CO2 = ("scope1_t", "scope2_t", "scope2_location_t", "green_share", "intensity_t_per_t")
+NO_ENERGY_CO2 = ("scope1_t", "scope1_combustion_t", "scope2_t", "scope2_location_t", "scope2_national_t",
+                 "green_share", "intensity_t_per_t")
 
 
 def _null_energy_figures(result: dict[str, Any]) -> None:
@@ -229,7 +230,8 @@ def _null_energy_figures(result: dict[str, Any]) -> None:
     for key in NO_ENERGY_FIGURES:
         result[key] = None
     for key in NO_ENERGY_CO2:
-        result["co2"][key] = None
+        if key in result["co2"]:
+            result["co2"][key] = None
     result["boundary"]["tce"] = None
 
 
