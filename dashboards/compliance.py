@@ -42,9 +42,11 @@ def dashboard() -> Dashboard:
                info),
               (0, 0, 14, 10), decimals=1, transformations=(join,),
               links=(Link("企业详情 Enterprise detail", enterprise_link()),)),
-        Panel("table", "数据完整率（按企业，最低在前）", "Mean day completeness of each enterprise's electricity "
-              "over the time range (enterprise_daily): figures built on incomplete data are weak evidence.",
-              (Target('SELECT mean("completeness") AS "completeness" FROM "enterprise_daily" '
+        Panel("table", "数据完整率（按企业，最低在前）", "Completeness of each enterprise's electricity over the "
+              "time range: Σ day completeness (enterprise_daily) / days of the range, a day without data counting 0 "
+              "(missing is never full); figures built on incomplete data are weak evidence.",
+              (Target('SELECT sum("completeness") * 86400000 / ($__to - $__from) AS "completeness" '
+                      'FROM "enterprise_daily" '
                       f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter "
                       'GROUP BY "enterprise"',
                       Expect(("completeness",), ("enterprise",)), result_format="table"),

@@ -137,9 +137,11 @@ def dashboard() -> Dashboard:
                       Expect(("completeness",), ("carrier",)), alias="$tag_carrier"),),
               (12, 16, 12, 8), unit="percentunit", decimals=1,
               thresholds=((None, "red"), (0.8, "orange"), (0.95, "green")), custom=_LINE),
-        Panel("table", "计量点数据完整率", "Mean day completeness per meter and counter over the time range "
-              "(consumption_daily), with estimated consumption and flagged anomalies.",
-              (Target('SELECT mean("completeness") AS "completeness", sum("estimated") AS "estimated", '
+        Panel("table", "计量点数据完整率", "Completeness per meter and counter over the time range: Σ day "
+              "completeness (consumption_daily) / days of the range, a day without data counting 0; with estimated "
+              "consumption and flagged anomalies.",
+              (Target('SELECT sum("completeness") * 86400000 / ($__to - $__from) AS "completeness", '
+                      'sum("estimated") AS "estimated", '
                       'sum("anomalies") AS "anomalies" FROM "consumption_daily" '
                       f'WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY "meter", "quantity"',
                       Expect(("completeness", "estimated", "anomalies"), ("meter", "quantity")),

@@ -543,3 +543,15 @@ def test_findings_panels_show_this_months_diagnosis(fed: Fed) -> None:
     city_board = city.dashboard()
     total = sum(f.savings_cny for found in diagnosed.values() for f in found)
     assert total > 0 and _stat(fed.demo, city_board, "本月节能潜力 Savings potential") == pytest.approx(total)
+
+
+def test_meter_completeness_counts_days_without_data_as_missing(fed: Fed) -> None:
+    """Issue #13: over a range twice as long as the data, the per-meter completeness is about half, not 100 %."""
+    detail = catalog.dashboards()["enterprise-detail.json"]
+    chosen = {**all_selected(fed.demo, detail), "enterprise": values([pj.OVER])}
+    panel = _panel(detail, "计量点数据完整率")
+    end = int(fed.demo.now.timestamp() * 1000)
+    query = expand(panel.targets[0].query, end - 72 * 86_400_000, end, chosen)
+    rows = {(s.tags["meter"], s.tags["quantity"]): dict(zip(s.columns, s.values[0], strict=True))
+            for s in run(fed.demo, query)}
+    assert 0.45 < rows[("M01", "energy_kwh")]["completeness"] < 0.56  # 36 days of data in 72
