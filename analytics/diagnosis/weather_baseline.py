@@ -35,13 +35,21 @@ DD_MAX_P_VALUE = 0.10
 """A degree-day coefficient must be significant at p < 0.10 (two-sided t-test): CalTRACK 1.0's rule, kept in
 eemeter as `beta_*_maximum_p_value`; with diagnostic baselines of 4-8 weeks it stops a weather term that only
 fits noise from being chosen by a hair of adjusted R²."""
-HDD_BASES_C: tuple[float, ...] = tuple(float(b) for b in range(0, 33, 2))
-"""Heating balance points searched (°C): CalTRACK's 30-90 °F (−1..32 °C) in 2 °C steps; 18 °C is on the grid."""
-CDD_BASES_C: tuple[float, ...] = tuple(float(b) for b in range(-20, 33, 2))
-"""Cooling balance points searched (°C): CalTRACK's range (up to 32 °C; 24 °C on the grid) extended down to
-−20 °C because a refrigerated store (frozen rooms at −18..−25 °C) gains heat through its envelope and rejects it at
-its condensers at every outdoor temperature above the room's, so its load rises with the weather well below 0 °C;
-a floor above a Datong winter's coldest days (−16 °C) would extrapolate a flat load to them (false savings)."""
+BASE_STEP_C = 0.5
+"""Balance points are searched every 0.5 °C (the issue's 1 °F / 0.5 °C; CalTRACK 2.0 §3.2.3 allows at most 3 °F)."""
+HDD_BASES_C: tuple[float, ...] = tuple(b * BASE_STEP_C for b in range(0, int(32 / BASE_STEP_C) + 1))
+"""Heating balance points searched (°C): CalTRACK's 30-90 °F (−1..32 °C) from 0 °C, every 0.5 °C; 18 °C is on the
+grid."""
+CDD_BASES_C: tuple[float, ...] = tuple(b * BASE_STEP_C for b in range(int(-20 / BASE_STEP_C),
+                                                                   int(32 / BASE_STEP_C) + 1))
+"""Cooling balance points searched (°C), every 0.5 °C: CalTRACK's range (up to 32 °C; 24 °C on the grid) extended
+down to −20 °C because a refrigerated store (frozen rooms at −18..−25 °C) gains heat through its envelope and rejects
+it at its condensers at every outdoor temperature above the room's, so its load rises with the weather well below
+0 °C; a floor above a Datong winter's coldest days (−16 °C) would extrapolate a flat load to them (false savings)."""
+INDEPENDENT_BASE_SPACING_C = 2.0
+"""For the search-wide significance level, bases closer than 2 °C count as one test: neighbouring bases give nearly
+the same degree-days and the same fit, so refining the grid adds look-alike fits, not new chances for noise (the
+Bonferroni count of the 2 °C grid used before is kept; see `_p_limit`)."""
 
 
 def degree_day_drivers(days: pd.Index, outdoor_c: pd.Series, hdd_base_c: float = HDD_BASE_C,
@@ -116,10 +124,12 @@ def _t_values(x: np.ndarray, y: np.ndarray, beta: np.ndarray) -> np.ndarray:
         return np.where(se > 0, beta[1:] / np.where(se > 0, se, 1.0), math.inf)
 
 
-def _p_limit(searched: int) -> float:
-    """The p-value one base must beat so that the search over `searched` bases stays at `DD_MAX_P_VALUE`
-    (Bonferroni: the best of many noise fits passes p < 0.10 far more often than one in ten)."""
-    return DD_MAX_P_VALUE / max(1, searched)
+def _p_limit(searched: int, terms: int = 1) -> float:
+    """The p-value one base must beat so that the search over `searched` bases (of `terms` degree-day terms) stays
+    at `DD_MAX_P_VALUE` (Bonferroni over the bases `INDEPENDENT_BASE_SPACING_C` apart: the best of many noise fits
+    passes p < 0.10 far more often than one in ten)."""
+    independent = math.ceil(max(1, searched) * (BASE_STEP_C / INDEPENDENT_BASE_SPACING_C) ** max(1, terms))
+    return DD_MAX_P_VALUE / max(1, independent)
 
 
 def _disqualified(model: Baseline, wanted: tuple[str, ...], data: pd.DataFrame, searched: int = 1) -> str | None:
@@ -129,7 +139,7 @@ def _disqualified(model: Baseline, wanted: tuple[str, ...], data: pd.DataFrame, 
     negative = [v for v in model.variables if model.coefficients[v] < 0]
     if negative:
         return f"negative coefficient for {', '.join(negative)}"
-    p = _p_limit(searched)
+    p = _p_limit(searched, len(wanted) - 1)
     limit = t_quantile(1 - p / 2, max(1, model.n - len(model.variables) - 1))
     weak = [v for v, t in t_statistics(model, data).items() if v in ("hdd", "cdd") and abs(t) < limit]
     if weak:
@@ -160,11 +170,19 @@ def _dd_columns(temps: np.ndarray, bases: dict[str, float]) -> dict[str, np.ndar
     return {k: np.clip(b - temps, 0, None) if k == "hdd" else np.clip(temps - b, 0, None) for k, b in bases.items()}
 
 
+def _supported(degree_days: np.ndarray) -> bool:
+    """A base the days can support: degree-days non-zero on ≥ `DD_MIN_SHARE` of them (CalTRACK §3.2.2.2), and the
+    flat side of the kink either empty (the load follows the weather on every day) or also holding ≥ `DD_MIN_SHARE`
+    of them (enerdiag rule: a kink resting on one or two days is noise; on the 0.5 °C grid the simulated cold store
+    otherwise chose −9.5 °C from a single −9.8 °C day and read colder reporting days as 5.6 % savings)."""
+    flat = float((degree_days == 0).mean())
+    return 1 - flat >= DD_MIN_SHARE and (flat == 0 or flat >= DD_MIN_SHARE)
+
+
 def _search(wanted: tuple[str, ...], y: np.ndarray, output: np.ndarray, temps: np.ndarray) -> tuple[list[_Trial], int]:
     """Fit the form at every base with enough non-zero degree-days; also how many bases those were."""
-    eligible = [b for b in _bases_of(wanted)
-                if all((col > 0).mean() >= DD_MIN_SHARE for col in _dd_columns(temps, b).values())]
-    limit = t_quantile(1 - _p_limit(len(eligible)) / 2, max(1, len(y) - len(wanted) - 1))
+    eligible = [b for b in _bases_of(wanted) if all(_supported(col) for col in _dd_columns(temps, b).values())]
+    limit = t_quantile(1 - _p_limit(len(eligible), len(wanted) - 1) / 2, max(1, len(y) - len(wanted) - 1))
     trials = []
     for bases in eligible:
         x = np.column_stack([np.ones(len(y)), output, *_dd_columns(temps, bases).values()])

@@ -77,7 +77,8 @@ def test_html_shows_every_section_and_finding(context) -> None:
     for f in context["findings"]:
         assert f["title_zh"] in html and f["recommendation"]["zh"] in html
     assert len(re.findall(r'<img class="chart" src="data:image/png;base64,', html)) == 5
-    assert "不采用基线" in html  # the baseline was rejected, and the report says why
+    assert "不采用基线" in html  # the baseline was rejected, and the report says why, in Chinese first
+    assert "仅 21 个数据点，少于所需的 28 个" in html and "21 daily points, fewer than the 28 required" in html
     gf = context["summary"]["co2"]["grid_factor"]  # the report names the grid factor it used (issue 14 item 7)
     assert "范围二所用电网排放因子" in html and f"{gf['value']} kgCO₂/kWh ({gf['region']}, {gf['year']}" in html
     assert any(r["value"].startswith(f"{gf['value']} kgCO2/kWh ({gf['region']}") for r in context["references"])
@@ -134,12 +135,14 @@ def test_long_period_has_accepted_baseline_savings_and_monthly_trend() -> None:
     frames = plant_frames(spec, tl)[0]
     ctx = build_report(frames, REF, ReportOptions(lang="en"))
     assert ctx["baseline"]["accepted"] is True and ctx["baseline"]["n"] == 35
-    assert ctx["baseline"]["cvrmse"] <= 0.30 and abs(ctx["baseline"]["nmbe"]) <= 0.10
+    assert ctx["baseline"]["cvrmse"] <= 0.30 and abs(ctx["baseline"]["nmbe_cv"]) <= 0.10
     s = ctx["savings"]
     assert s is not None and abs(s["fraction"]) < 0.02  # a healthy plant neither saves nor wastes
     assert s["uncertainty"] > 0
     assert ctx["trend_interval"] == "monthly" and "trend" in ctx["figures"]
-    assert "Baseline meets ASHRAE Guideline 14" in render_html(ctx)
+    html = render_html(ctx)
+    assert "Baseline accepted" in html and "Rule: accepted when" in html
+    assert ("meets Guideline 14" in html) == s["meets_guideline_14"] and s["fsu_68"] < s["fsu"]
 
 
 def test_full_data_shows_its_coverage_and_withholds_nothing(context, frames) -> None:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from analytics.diagnosis.baseline import fit_baseline
 from analytics.diagnosis.weather_baseline import (
+    BASE_STEP_C,
     CDD_BASES_C,
     adjusted_r2,
     degree_day_drivers,
@@ -77,7 +78,11 @@ def test_a_heating_load_keeps_hdd_with_its_slope_and_a_lower_cvrmse() -> None:
     assert t_statistics(model, data.join(degree_day_drivers(data.index, temps)))["hdd"] > 10
     chosen = next(c for c in use.candidates if c["variables"] == ["output", "hdd"])
     assert chosen["qualified"] and chosen["cvrmse"] == round(model.cvrmse, 4)
-    assert use.bases == {"hdd": 18.0} and chosen["bases"] == {"hdd": 18.0}  # the simulated base, on the grid
+    # the simulated kink at 18 °C has fewer than 10 % of the days above it, too few to place it: the base is the
+    # lowest one with heating on every day, within a grid step above the warmest day
+    assert (temps > 18).mean() < 0.10
+    assert use.hdd_base_c is not None and temps.max() <= use.hdd_base_c <= temps.max() + BASE_STEP_C
+    assert chosen["bases"] == use.bases
     cdd = next(c for c in use.candidates if c["variables"] == ["output", "cdd"])
     assert not cdd["qualified"] and cdd["why_not"] == "negative coefficient for cdd"  # heating falls as T rises
 
@@ -253,7 +258,8 @@ def test_report_of_a_simulated_cold_store_uses_a_low_cdd_base_and_claims_no_fals
     assert plain is not None and plain_saved is not None and model is not None and saved is not None
     assert use is not None and table is not None and len(table) == 60
     assert model.variables == ("output", "cdd") and use.cdd_base_c is not None
-    assert use.cdd_base_c <= temps.iloc[:30].min()  # the load rises with the weather at every baseline day
+    # the load rises with the weather on every baseline day (within one 0.5 °C step of the coldest day's sliver)
+    assert use.cdd_base_c <= temps.iloc[:30].min() + BASE_STEP_C
     assert model.cvrmse < plain.cvrmse / 5 and model.accepted
     assert plain_saved.fraction > 0.10 and abs(saved.fraction) < 0.01
     assert f"采用度日 degree-days used cdd (CDD 平衡点 base {use.cdd_base_c:g} °C;" in render_html(context)
