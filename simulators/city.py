@@ -65,6 +65,7 @@ class CityConfig:
     problem_kinds: tuple[str, ...] | None = None  # restrict to these kinds (None: any that fits)
     industries: tuple[str, ...] | None = None  # restrict to these industries
     safety_share: float | None = None  # share of plants with a safety meter (None: food and machinery plants)
+    no_output_share: float = 0.0  # share of plants without a production counter (output meter O01)
 
 
 def _industry_for(rng: np.random.Generator, allowed: tuple[str, ...] | None) -> Industry:
@@ -98,6 +99,14 @@ def safety_plants(config: CityConfig) -> set[int] | None:
     return set(rng.choice(config.plants, size=round(config.safety_share * config.plants), replace=False).tolist())
 
 
+def no_output_plants(config: CityConfig) -> set[int]:
+    """Indices of the plants without an output meter: round(share × N), chosen by the seed."""
+    if not 0 <= config.no_output_share <= 1:
+        raise ValueError(f"no-output share must be within 0..1, got {config.no_output_share}")
+    rng = np.random.default_rng([config.seed, 271828])
+    return set(rng.choice(config.plants, size=round(config.no_output_share * config.plants), replace=False).tolist())
+
+
 def build_city(config: CityConfig) -> list[PlantSpec]:
     """The city's plants, in index order, with valid unique credit codes and names."""
     if config.plants < 1:
@@ -112,6 +121,7 @@ def build_city(config: CityConfig) -> list[PlantSpec]:
             raise ValueError(f"unknown industr(y/ies) {', '.join(unknown)}; known: {', '.join(INDUSTRIES)}")
     with_problems = problem_plants(config)
     with_safety = safety_plants(config)
+    without_output = no_output_plants(config)
     codes: set[str] = set()
     names: set[str] = set()
     out: list[PlantSpec] = []
@@ -160,6 +170,7 @@ def build_city(config: CityConfig) -> list[PlantSpec]:
                 problems=problems,
                 safety=None if with_safety is None else index in with_safety,
                 safety_circuit_share=circuit_share,
+                output_meter=index not in without_output,
             )
         )
     return out

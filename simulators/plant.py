@@ -103,6 +103,7 @@ class PlantSpec:
     problems: tuple[Problem, ...] = ()
     safety: bool | None = None  # has a safety meter S01 (None: as the industry says)
     safety_circuit_share: float = 1.0  # share of the first load's feeder current the safety meter's circuit carries
+    output_meter: bool = True  # has the production counter O01 (most SMEs have none)
 
     @property
     def has_safety_meter(self) -> bool:
@@ -111,7 +112,7 @@ class PlantSpec:
     @property
     def meters(self) -> list[MeterDef]:
         """The plant's meters (its industry's, with or without the safety meter)."""
-        return meters_of(self.industry, self.has_safety_meter)
+        return meters_of(self.industry, self.has_safety_meter, self.output_meter)
 
     @property
     def effects(self) -> Effects:
@@ -139,8 +140,9 @@ class PlantData:
     store_temp_c: np.ndarray | None = None
 
 
-def meters_of(industry: Industry, safety: bool | None = None) -> list[MeterDef]:
-    """The meters a plant of `industry` has, main electricity meter first (`safety`: with S01; None: industry's)."""
+def meters_of(industry: Industry, safety: bool | None = None, output: bool = True) -> list[MeterDef]:
+    """The meters a plant of `industry` has, main electricity meter first (`safety`: with S01; None: industry's;
+    `output`: with the production counter O01)."""
     elec = ("energy_kwh", "power_kw", "reactive_kvarh", "pf")
     out = [MeterDef("M01", Carrier.ELECTRICITY, MeterRole.MAIN, "总进线", None, elec)]
     # The ground truth judges a plant's quota on the whole site (main meter plus fuels), so no energy meter is
@@ -151,7 +153,8 @@ def meters_of(industry: Industry, safety: bool | None = None) -> list[MeterDef]:
         MeterDef(f.meter, f.carrier, MeterRole.MAIN, f.name, None, (CARRIER_COUNTER[f.carrier],))
         for f in industry.fuels
     ]
-    out.append(MeterDef("O01", Carrier.OUTPUT, MeterRole.PROCESS, "产量计量", industry.product, ("output_t",)))
+    if output:
+        out.append(MeterDef("O01", Carrier.OUTPUT, MeterRole.PROCESS, "产量计量", industry.product, ("output_t",)))
     if industry.cold_store:
         out.append(MeterDef("T01", Carrier.TEMPERATURE, MeterRole.WAREHOUSE, "冷库温度", None, ("temp_c",)))
     if industry.safety_meter if safety is None else safety:
@@ -315,7 +318,8 @@ def simulate(spec: PlantSpec, tl: Timeline, start: dict[str, dict[str, float]] |
         inc = (f.per_t * output_inc * winter * (1 + 0.03 * noise[9 + j]) + standing * dt_h) * scale
         fuel_inc[f.carrier] = fuel_inc.get(f.carrier, 0) + inc
         values[f.meter] = {CARRIER_COUNTER[f.carrier]: inc}
-    values["O01"] = {"output_t": output_inc}
+    if spec.output_meter:
+        values["O01"] = {"output_t": output_inc}
     if store_temp is not None:
         values["T01"] = {"temp_c": np.round(store_temp, 2)}
     if spec.has_safety_meter:

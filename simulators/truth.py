@@ -114,6 +114,7 @@ def plant_truth(spec: PlantSpec, data: PlantData, tl: Timeline) -> dict[str, Any
         "problems": problems,
         "faults": [],
         "safety_meter": safety_meter(spec),
+        "output_meter": spec.output_meter,
         "safety_faults": [],
         "safety_transients": [],
     }
@@ -138,6 +139,7 @@ def planned_truth(spec: PlantSpec) -> dict[str, Any]:
         "problems": [{"code": p.kind, "params": dict(p.params)} for p in spec.problems],
         "faults": [],
         "safety_meter": safety_meter(spec),
+        "output_meter": spec.output_meter,
         "safety_faults": [],
         "safety_transients": [],
     }

@@ -29,6 +29,33 @@ class DiagnosisInputError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Shift:
+    """A declared production shift: local start and end time (end ≤ start runs past midnight) on `days`:
+    "workdays" (China's working days, `chinese_calendar`) or "every_day"."""
+
+    start: dt.time
+    end: dt.time
+    days: str = "workdays"
+
+    def covers(self, day: dt.date, hour: int) -> bool:
+        """Is at least half of the local hour starting at `hour` on `day` inside this shift (a shift from 08:00 to
+        17:30 covers 08-17)?"""
+        start = self.start.hour + self.start.minute / 60
+        end = self.end.hour + self.end.minute / 60
+        if end > start:
+            return self._on(day) and _overlap(hour, start, end) >= 0.5
+        return ((self._on(day) and _overlap(hour, start, 24.0) >= 0.5)
+                or (self._on(day - dt.timedelta(days=1)) and _overlap(hour, 0.0, end) >= 0.5))
+
+    def _on(self, day: dt.date) -> bool:
+        return self.days == "every_day" or workday(day)
+
+
+def _overlap(hour: int, start: float, end: float) -> float:
+    return max(0.0, min(hour + 1.0, end) - max(float(hour), start))
+
+
+@dataclass(frozen=True, slots=True)
 class DiagnosisFacts:
     """Registry facts beyond `EnterpriseInfo` that the rules need."""
 
@@ -37,6 +64,7 @@ class DiagnosisFacts:
     annual_co2_budget_t: float | None = None
     name: str | None = None
     tariff: Mapping[str, Any] | None = None  # the registry's `tariff` block (analytics.billing.ElectricityTariff)
+    shifts: tuple[Shift, ...] = ()  # the declared shift calendar (registry `shifts:`), empty when none is given
 
 
 @dataclass

@@ -6,6 +6,8 @@ All pure: they read `PlantFrames.table` (local hourly main-meter kWh and output)
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,7 +24,7 @@ from analytics.diagnosis.bill import (
     tou_hours,
 )
 from analytics.diagnosis.finding import Finding, Valuation
-from analytics.diagnosis.frames import PlantFrames
+from analytics.diagnosis.frames import PlantFrames, Shift
 from analytics.refs import Reference
 
 PRODUCING_OUTPUT_SHARE = 0.05
@@ -75,21 +77,125 @@ def runs_around_the_clock(table: pd.DataFrame, producing: np.ndarray) -> bool:
     return bool(night.any()) and float(producing[night].mean()) >= CONTINUOUS_NIGHT_SHARE
 
 
-def base_load_share(frames: PlantFrames) -> dict[str, float] | None:
-    """Off-shift base kW, producing kW, their ratio and off-shift hours; None when not judged.
+PROFILE_MIN_SEPARATION = 4.0
+"""A load profile has two states (operating, idle) only when the gap between the two levels of its best two-level
+split is at least 4 pooled within-level standard deviations (a clear step, not noise; enerdiag rule)."""
+PROFILE_IDLE_MAX_RATIO = 0.85
+"""…and the idle level is at most 85 % of the operating level (a heavy idle load still counts; a 24/7 plant whose
+load only breathes does not)."""
+PROFILE_MIN_STATE_SHARE = 0.05
+"""…and each state holds at least 5 % of the hours."""
 
-    Cold-store refrigeration (electricity meters of role `warehouse`) is taken out: it must run off shift.
+
+@dataclass(frozen=True, slots=True)
+class OperatingHours:
+    """Which hours of `frames.table` the plant operates, and how that was read (evidence for the findings)."""
+
+    mask: np.ndarray
+    source: str  # "output meter" | "shift calendar" | "load profile" | "load profile: one level"
+    threshold_kwh: float | None = None
+    idle_kwh: float | None = None
+    operating_kwh: float | None = None
+
+    def evidence(self) -> dict[str, object]:
+        out: dict[str, object] = {"operating_hours_from": self.source}
+        if self.threshold_kwh is not None:
+            out["operating_threshold_kwh_per_hour"] = round(self.threshold_kwh, 1)
+            out["idle_level_kwh_per_hour"] = round(float(self.idle_kwh or 0.0), 1)
+            out["operating_level_kwh_per_hour"] = round(float(self.operating_kwh or 0.0), 1)
+        return out
+
+
+def two_level_split(kwh: np.ndarray) -> tuple[float, float, float, float] | None:
+    """Otsu's split of hourly kWh into two levels: (threshold, idle mean, operating mean, separation in pooled
+    within-level standard deviations); None with fewer than 48 valid hours or a single value."""
+    x = np.sort(kwh[np.isfinite(kwh)])
+    n = len(x)
+    if n < 48 or x[0] == x[-1]:
+        return None
+    csum = np.cumsum(x)
+    k = np.arange(1, n)  # split after k values: low = x[:k], high = x[k:]
+    m0 = csum[:-1] / k
+    m1 = (csum[-1] - csum[:-1]) / (n - k)
+    between = k * (n - k) * (m1 - m0) ** 2
+    best = int(np.argmax(between))
+    lo, hi = x[: best + 1], x[best + 1:]
+    within = (float(((lo - lo.mean()) ** 2).sum()) + float(((hi - hi.mean()) ** 2).sum())) / max(1, n - 2)
+    sd = math.sqrt(within)
+    sep = (hi.mean() - lo.mean()) / sd if sd > 0 else math.inf
+    return float((lo[-1] + hi[0]) / 2), float(lo.mean()), float(hi.mean()), float(sep)
+
+
+def profile_operating(kwh: np.ndarray) -> OperatingHours:
+    """Operating hours read from the main meter's load profile: the hours above a two-level split, when the profile
+    has two clear levels (`PROFILE_*`); otherwise every hour operates (one level: no idle state to judge)."""
+    split = two_level_split(kwh)
+    if split is not None:
+        threshold, idle, operating, sep = split
+        above = np.nan_to_num(kwh, nan=-np.inf) > threshold
+        share = float(above[np.isfinite(kwh)].mean())
+        if (sep >= PROFILE_MIN_SEPARATION and idle <= PROFILE_IDLE_MAX_RATIO * operating
+                and PROFILE_MIN_STATE_SHARE <= share <= 1 - PROFILE_MIN_STATE_SHARE):
+            return OperatingHours(above | ~np.isfinite(kwh), "load profile", threshold, idle, operating)
+    return OperatingHours(np.ones(len(kwh), dtype=bool), "load profile: one level")
+
+
+def calendar_operating(table: pd.DataFrame, shifts: tuple[Shift, ...]) -> OperatingHours:
+    """Operating hours from the declared shift calendar (registry `shifts:`)."""
+    mask = np.array([any(s.covers(d, int(h)) for s in shifts) for d, h in zip(table["day"], table["hour"],
+                                                                              strict=True)], dtype=bool)
+    return OperatingHours(mask, "shift calendar")
+
+
+def operating_hours(frames: PlantFrames) -> OperatingHours:
+    """The plant's operating hours: from its output meter when it has one, else from its declared shift calendar,
+    else from its main meter's load profile (how an auditor reads a plant without a production counter)."""
+    t = frames.table
+    if not np.all(np.isnan(t["output"].to_numpy(dtype=float))):
+        return OperatingHours(producing_mask(t), "output meter")
+    if frames.facts.shifts:
+        return calendar_operating(t, frames.facts.shifts)
+    return profile_operating(t["kwh"].to_numpy(dtype=float))
+
+
+CONTINUOUS_REST_DAY_RATIO = 0.85
+"""Without an output meter, a plant whose rest days use ≥ 85 % of a working day's electricity (upper quartile of
+rest days against the median working day, robust to a stop on a few rest days) runs every day: its load profile's
+low level is a batch load's pause (e.g. a mill kept out of TOU peak hours), not an idle plant (enerdiag rule)."""
+
+
+def runs_every_day(frames: PlantFrames, operating: OperatingHours) -> bool:
+    """A 24/7 plant: producing in most night hours (`runs_around_the_clock`) or, when the operating hours are not
+    read from an output meter, using as much electricity on rest days as on working days."""
+    t = frames.table
+    if runs_around_the_clock(t, operating.mask):
+        return True
+    if operating.source == "output meter":
+        return False
+    daily = t.groupby("day").agg(kwh=("kwh", lambda k: k.sum(min_count=1)), workday=("workday", "first")).dropna()
+    rest, work = daily.loc[~daily["workday"], "kwh"], daily.loc[daily["workday"], "kwh"]
+    if len(rest) < 2 or len(work) < 2 or float(work.median()) <= 0:
+        return False
+    return float(rest.quantile(0.75)) >= CONTINUOUS_REST_DAY_RATIO * float(work.median())
+
+
+def base_load_share(frames: PlantFrames) -> dict[str, float] | None:
+    """Off-shift base kW, operating kW, their ratio and off-shift hours; None when not judged.
+
+    Operating hours come from `operating_hours` (output meter, shift calendar or load profile). Cold-store
+    refrigeration (electricity meters of role `warehouse`) is taken out: it must run off shift.
     """
     t = frames.table
     kw = t["kwh"].to_numpy(dtype=float)
     cold = frames.meters_where(carrier="electricity", role="warehouse")
     if cold:  # refrigeration of cold stores must run around the clock: not an idle load
         kw = kw - np.nan_to_num(frames.series(cold, "energy_kwh").to_numpy(dtype=float))
-    prod = producing_mask(t)
+    operating = operating_hours(frames)
+    prod = operating.mask
     valid = ~np.isnan(kw)
     off = ~prod & valid
     on = prod & valid
-    if off.sum() < OFFSHIFT_MIN_SHARE * valid.sum() or on.sum() < 24 or runs_around_the_clock(t, prod):
+    if off.sum() < OFFSHIFT_MIN_SHARE * valid.sum() or on.sum() < 24 or runs_every_day(frames, operating):
         return None
     base_kw = float(np.quantile(kw[off], BASE_LOAD_QUANTILE))
     on_kw = float(np.median(kw[on]))
@@ -122,6 +228,7 @@ def detect_base_load(frames: PlantFrames, value: Valuation, expected_share: floa
         "offshift_hours": stats["offshift_hours"],
         "rest_day_hours": stats["rest_day_hours"],
         "avoidable_kwh_per_day": round(kwh / frames.days, 1),
+        **operating_hours(frames).evidence(),
     }
     return Finding(
         "base_load", "非生产时段基础负荷偏高", "High base load off shift",

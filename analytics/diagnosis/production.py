@@ -10,7 +10,7 @@ import pandas as pd
 
 from analytics.diagnosis.finding import Finding, Valuation
 from analytics.diagnosis.frames import PlantFrames, workday
-from analytics.diagnosis.load import producing_mask, runs_around_the_clock
+from analytics.diagnosis.load import operating_hours, runs_every_day
 from analytics.energy import comprehensive_energy
 from analytics.enterprise import enterprise_daily
 from analytics.quota import OVER_QUOTA, assess_quota
@@ -105,13 +105,23 @@ def detect_over_quota(frames: PlantFrames, value: Valuation, reference: Referenc
 
 
 def stop_days(frames: PlantFrames, reference: Reference) -> tuple[list[dt.date], pd.DataFrame, bool]:
-    """Days expected to produce that did not (output < 10 % of a normal day), the daily table, and 24/7-ness."""
+    """Days expected to produce that did not, the daily table, and 24/7-ness.
+
+    With an output meter a stop is a day with output < 10 % of a normal day's; without one, a day with fewer
+    operating hours (`load.operating_hours`: shift calendar or load profile) than 10 % of a normal day's — the
+    table's `output` column then holds operating hours (`activity`), not tonnes."""
     days = daily_energy(frames, reference)
+    operating = operating_hours(frames)
+    if operating.source != "output meter" and not days.empty:
+        per_day = pd.Series(operating.mask.astype(float)).groupby(frames.table["day"].to_numpy()).sum()
+        days = days.assign(output=per_day.reindex(days.index).fillna(0.0).to_numpy())
+        if operating.source.endswith("one level"):  # no idle state read from the profile: no stop can be told
+            return [], days, True
     if days.empty or days["output"].max() <= 0:
         return [], days, False
     normal = float(days.loc[days["output"] > 0, "output"].median())
     producing = days["output"] >= SHUTDOWN_OUTPUT_SHARE * normal
-    continuous = runs_around_the_clock(frames.table, producing_mask(frames.table))
+    continuous = runs_every_day(frames, operating)
     expected = [d for d in days.index if continuous or workday(d)]
     return [d for d in expected if not producing[d]], days, continuous
 
@@ -132,6 +142,7 @@ def _runs(days: list[dt.date], continuous: bool) -> list[list[dt.date]]:
 def detect_shutdowns(frames: PlantFrames, value: Valuation, reference: Reference) -> list[Finding]:
     """Production stops on days the plant should produce, with the standby energy they still used."""
     stops, days, continuous = stop_days(frames, reference)
+    metered = not frames.table["output"].isna().all()
     out = []
     for run in _runs(stops, continuous):
         span = [d for d in days.index if run[0] <= d <= run[-1]]  # calendar days of the stop, rest days included
@@ -140,7 +151,9 @@ def detect_shutdowns(frames: PlantFrames, value: Valuation, reference: Reference
         evidence = {
             "from": run[0].isoformat(), "to": run[-1].isoformat(), "days": len(span),
             "working_days_lost": len(run), "meters": frames.main_electricity_meters(),
-            "output_t_during": round(float(days.loc[span, "output"].sum()), 3),
+            **({"output_t_during": round(float(days.loc[span, "output"].sum()), 3)} if metered else
+               {"operating_hours_during": float(days.loc[span, "output"].sum()),
+                **operating_hours(frames).evidence()}),
             "main_kwh_per_day_during": round(kwh / len(span), 1),
             "main_kwh_per_normal_day": round(normal_kwh, 1),
             "schedule": "24/7" if continuous else "working days (chinese_calendar)",

@@ -80,6 +80,9 @@ def city_command(
     safety_share: Annotated[
         float | None, typer.Option(help="share of plants with a safety meter (0..1; default: food and machinery)")
     ] = None,
+    no_output_share: Annotated[
+        float, typer.Option(help="share of plants without an output meter (production counter), 0..1")
+    ] = 0.0,
     safety_max_per_day: Annotated[
         int, typer.Option(help="--safety-faults: at most this many faults per safety meter and day (0..6)")
     ] = 1,
@@ -128,6 +131,7 @@ def city_command(
             problem_kinds=_csv(problems),
             industries=_csv(industries),
             safety_share=safety_share,
+            no_output_share=no_output_share,
         )
         if mode == "backfill":
             run = Backfill.plan(config, step_s, fault_cfg, batch_readings, safety_cfg)

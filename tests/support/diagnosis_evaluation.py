@@ -77,13 +77,21 @@ def _undetectable(problem: dict[str, Any], truth: dict[str, Any]) -> bool:
     return not any(workday(first + dt.timedelta(days=i)) for i in range((last - first).days + 1))
 
 
+NEEDS_OUTPUT = ("over_quota", "intensity_step")
+"""Codes that are energy per unit of output: a plant without an output meter cannot get them (they are visibly
+absent, never guessed)."""
+
+
 def expected_codes(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Codes the diagnosis should report: the injected problems (but a non-24/7 plant's stop wholly on rest days),
-    plus over_quota / demand_over_capacity when the measured period intensity / maximum demand is above the limit /
-    contracted capacity anyway (e.g. after an injected intensity step that scales every load)."""
-    out = {p["code"]: p for p in truth["problems"] if not _undetectable(p, truth)}
+    """Codes the diagnosis should report: the injected problems (but a non-24/7 plant's stop wholly on rest days,
+    and the intensity codes of a plant without an output meter), plus over_quota / demand_over_capacity when the
+    measured period intensity / maximum demand is above the limit / contracted capacity anyway (e.g. after an
+    injected intensity step that scales every load)."""
+    metered = truth.get("output_meter", True)
+    out = {p["code"]: p for p in truth["problems"]
+           if not _undetectable(p, truth) and (metered or p["code"] not in NEEDS_OUTPUT)}
     period, limit = truth.get("period", {}), truth.get("quota_limit_kgce_per_t")
-    if "over_quota" not in out and limit and (period.get("intensity_kgce_per_t") or 0) > limit:
+    if metered and "over_quota" not in out and limit and (period.get("intensity_kgce_per_t") or 0) > limit:
         out["over_quota"] = {"code": "over_quota", "params": {}, "measured": {}}
     kva = truth.get("contracted_kva")
     peak_kva = (period.get("max_demand_kw") or 0) / (period.get("pf") or 1.0)  # the transformer's load is kVA
@@ -120,9 +128,11 @@ def score(plants: Sequence[SimPlant], findings: Sequence[Sequence[Finding]]) -> 
 
 
 def run_city(reference: Reference, plants: int = 60, seed: int = 7, first_day: dt.date = dt.date(2026, 9, 21),
-             n_days: int = 21, problem_share: float = 0.6) -> tuple[list[SimPlant], list[list[Finding]]]:
+             n_days: int = 21, problem_share: float = 0.6,
+             no_output_share: float = 0.0) -> tuple[list[SimPlant], list[list[Finding]]]:
     """Simulate a city and diagnose every plant (peer norms from the city itself)."""
-    city = simulate_city(plants, seed, first_day, n_days, problem_share=problem_share)
+    city = simulate_city(plants, seed, first_day, n_days, problem_share=problem_share,
+                         no_output_share=no_output_share)
     norms = city_norms([p.frames for p in city])
     return city, [diagnose(p.frames, reference, norms=norms) for p in city]
 
@@ -144,7 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(argv if argv is not None else sys.argv[1:])
     plants = int(args[0]) if args else 60
     seed = int(args[1]) if len(args) > 1 else 7
-    print(markdown(score(*run_city(get_reference(), plants, seed))))
+    no_output = float(args[2]) if len(args) > 2 else 0.0
+    print(markdown(score(*run_city(get_reference(), plants, seed, no_output_share=no_output))))
     return 0
 
 

@@ -40,7 +40,7 @@ def enterprise_info(spec: PlantSpec) -> EnterpriseInfo:
     The simulator's ground truth judges quotas on the whole site, so no process meter is mapped to the product
     here (the quota boundary is then the site, as in the manifest).
     """
-    defs = meters_of(spec.industry)
+    defs = meters_of(spec.industry, output=spec.output_meter)
     meters = tuple(MeterInfo(m.id, str(m.carrier), _role(m, defs), product=m.product if m.carrier == "output" else None)
                    for m in defs)
     return EnterpriseInfo(code=spec.code, product=spec.industry.product, industry=spec.industry.gbt4754,
@@ -102,10 +102,12 @@ def _first_increment(data: Any, meter: str, quantity: str) -> float:
 
 
 def simulate_city(plants: int, seed: int, first_day: dt.date, n_days: int, *, step_s: int = 900,
-                  problem_share: float = 0.5) -> list[SimPlant]:
-    """A city of `plants` with ground truth, as diagnosis inputs."""
+                  problem_share: float = 0.5, no_output_share: float = 0.0) -> list[SimPlant]:
+    """A city of `plants` with ground truth, as diagnosis inputs (`no_output_share` of them without an output
+    meter)."""
     tl = timeline.build(first_day, n_days, step_s, seed)
-    config = CityConfig(plants=plants, seed=seed, days=tl.days, problem_share=problem_share)
+    config = CityConfig(plants=plants, seed=seed, days=tl.days, problem_share=problem_share,
+                        no_output_share=no_output_share)
     out = []
     for spec in build_city(config):
         frames, truth = plant_frames(spec, tl)
