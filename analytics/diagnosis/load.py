@@ -80,11 +80,15 @@ def runs_around_the_clock(table: pd.DataFrame, producing: np.ndarray) -> bool:
 PROFILE_MIN_SEPARATION = 4.0
 """A load profile has two states (operating, idle) only when the gap between the two levels of its best two-level
 split is at least 4 pooled within-level standard deviations (a clear step, not noise; enerdiag rule)."""
-PROFILE_IDLE_MAX_RATIO = 0.85
-"""…and the idle level is at most 85 % of the operating level (a heavy idle load still counts; a 24/7 plant whose
-load only breathes does not)."""
+PROFILE_IDLE_MAX_RATIO = 0.70
+"""…and the idle level is at most 70 % of the operating level: a heavy idle load (simulated workshops: up to about
+60 %) still counts, while a 24/7 plant whose load only breathes, or steps up by an intensity change of up to 25 %
+(ratio ≥ 0.8), does not have an idle state (a simulated coke plant's +25 % step read as 13 stop days at 0.85)."""
 PROFILE_MIN_STATE_SHARE = 0.05
 """…and each state holds at least 5 % of the hours."""
+PROFILE_TRIM = 0.02
+"""Share of hours winsorised at each end before the split (a simulated cold store's 30-60 min demand spikes on a
+few days otherwise made a 'level' of under 1 % of the hours and hid its one-shift dock load)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +112,16 @@ class OperatingHours:
 
 def two_level_split(kwh: np.ndarray) -> tuple[float, float, float, float] | None:
     """Otsu's split of hourly kWh into two levels: (threshold, idle mean, operating mean, separation in pooled
-    within-level standard deviations); None with fewer than 48 valid hours or a single value."""
-    x = np.sort(kwh[np.isfinite(kwh)])
+    within-level standard deviations); None with fewer than 48 valid hours or a single value.
+
+    The hours are winsorised at their 2nd and 98th percentiles first (`PROFILE_TRIM`), so that a few demand spikes
+    or an outage hour do not become a "level" of their own."""
+    x = kwh[np.isfinite(kwh)]
+    if len(x) < 48:
+        return None
+    x = np.sort(np.clip(x, *np.quantile(x, [PROFILE_TRIM, 1 - PROFILE_TRIM])))
     n = len(x)
-    if n < 48 or x[0] == x[-1]:
+    if x[0] == x[-1]:
         return None
     csum = np.cumsum(x)
     k = np.arange(1, n)  # split after k values: low = x[:k], high = x[k:]
@@ -155,7 +165,17 @@ def operating_hours(frames: PlantFrames) -> OperatingHours:
         return OperatingHours(producing_mask(t), "output meter")
     if frames.facts.shifts:
         return calendar_operating(t, frames.facts.shifts)
-    return profile_operating(t["kwh"].to_numpy(dtype=float))
+    return profile_operating(site_load_kwh(frames))
+
+
+def site_load_kwh(frames: PlantFrames) -> np.ndarray:
+    """Main-meter kWh per hour without cold-store refrigeration (`warehouse` electricity meters): it runs around the
+    clock whether the plant works or not, so it is neither operating nor idle load."""
+    kw = frames.table["kwh"].to_numpy(dtype=float)
+    cold = frames.meters_where(carrier="electricity", role="warehouse")
+    if cold:
+        kw = kw - np.nan_to_num(frames.series(cold, "energy_kwh").to_numpy(dtype=float))
+    return kw
 
 
 CONTINUOUS_REST_DAY_RATIO = 0.85
@@ -164,19 +184,31 @@ rest days against the median working day, robust to a stop on a few rest days) r
 low level is a batch load's pause (e.g. a mill kept out of TOU peak hours), not an idle plant (enerdiag rule)."""
 
 
+REST_DAY_TOP_HOURS = 2
+"""Hours of each day left out of the rest-day comparison: its two highest."""
+
+
 def runs_every_day(frames: PlantFrames, operating: OperatingHours) -> bool:
     """A 24/7 plant: producing in most night hours (`runs_around_the_clock`) or, when the operating hours are not
-    read from an output meter, using as much electricity on rest days as on working days."""
+    read from an output meter, using as much electricity (`site_load_kwh`) on rest days as on working days."""
     t = frames.table
     if runs_around_the_clock(t, operating.mask):
         return True
     if operating.source == "output meter":
         return False
-    daily = t.groupby("day").agg(kwh=("kwh", lambda k: k.sum(min_count=1)), workday=("workday", "first")).dropna()
+    site = pd.DataFrame({"day": t["day"], "kwh": site_load_kwh(frames), "workday": t["workday"]})
+    daily = site.groupby("day").agg(kwh=("kwh", _day_without_top_hours), workday=("workday", "first")).dropna()
     rest, work = daily.loc[~daily["workday"], "kwh"], daily.loc[daily["workday"], "kwh"]
     if len(rest) < 2 or len(work) < 2 or float(work.median()) <= 0:
         return False
     return float(rest.quantile(0.75)) >= CONTINUOUS_REST_DAY_RATIO * float(work.median())
+
+
+def _day_without_top_hours(kwh: pd.Series) -> float:
+    """A day's kWh without its `REST_DAY_TOP_HOURS` highest hours (a demand spike of up to an hour on a rest day
+    must not make it look worked); NaN without data."""
+    v = np.sort(kwh.dropna().to_numpy(dtype=float))
+    return float(v[:-REST_DAY_TOP_HOURS].sum()) if len(v) > REST_DAY_TOP_HOURS else float("nan")
 
 
 def base_load_share(frames: PlantFrames) -> dict[str, float] | None:
@@ -186,10 +218,7 @@ def base_load_share(frames: PlantFrames) -> dict[str, float] | None:
     refrigeration (electricity meters of role `warehouse`) is taken out: it must run off shift.
     """
     t = frames.table
-    kw = t["kwh"].to_numpy(dtype=float)
-    cold = frames.meters_where(carrier="electricity", role="warehouse")
-    if cold:  # refrigeration of cold stores must run around the clock: not an idle load
-        kw = kw - np.nan_to_num(frames.series(cold, "energy_kwh").to_numpy(dtype=float))
+    kw = site_load_kwh(frames)
     operating = operating_hours(frames)
     prod = operating.mask
     valid = ~np.isnan(kw)

@@ -112,7 +112,9 @@ def stop_days(frames: PlantFrames, reference: Reference) -> tuple[list[dt.date],
     table's `output` column then holds operating hours (`activity`), not tonnes."""
     days = daily_energy(frames, reference)
     operating = operating_hours(frames)
+    refrigeration_out: set[dt.date] = set()
     if operating.source != "output meter" and not days.empty:
+        refrigeration_out = refrigeration_outage_days(frames)
         per_day = pd.Series(operating.mask.astype(float)).groupby(frames.table["day"].to_numpy()).sum()
         days = days.assign(output=per_day.reindex(days.index).fillna(0.0).to_numpy())
         if operating.source.endswith("one level"):  # no idle state read from the profile: no stop can be told
@@ -122,8 +124,25 @@ def stop_days(frames: PlantFrames, reference: Reference) -> tuple[list[dt.date],
     normal = float(days.loc[days["output"] > 0, "output"].median())
     producing = days["output"] >= SHUTDOWN_OUTPUT_SHARE * normal
     continuous = runs_every_day(frames, operating)
-    expected = [d for d in days.index if continuous or workday(d)]
+    expected = [d for d in days.index if (continuous or workday(d)) and d not in refrigeration_out]
     return [d for d in expected if not producing[d]], days, continuous
+
+
+REFRIGERATION_OUT_SHARE = 0.5
+"""Without an output meter, a day whose cold-store refrigeration used < 50 % of its median day is not judged as a
+stop: the load profile of such a day drops with the refrigeration outage (`cold_store_failure` reports it)."""
+
+
+def refrigeration_outage_days(frames: PlantFrames) -> set[dt.date]:
+    """Days on which the `warehouse` electricity meters used less than `REFRIGERATION_OUT_SHARE` of their median day."""
+    cold = frames.meters_where(carrier="electricity", role="warehouse")
+    if not cold:
+        return set()
+    kwh = pd.Series(frames.series(cold, "energy_kwh").to_numpy(dtype=float)).groupby(
+        frames.table["day"].to_numpy()).sum(min_count=1).dropna()
+    if kwh.empty or float(kwh.median()) <= 0:
+        return set()
+    return set(kwh.index[kwh < REFRIGERATION_OUT_SHARE * float(kwh.median())])
 
 
 def _runs(days: list[dt.date], continuous: bool) -> list[list[dt.date]]:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from analytics.calendar import local_midnight_s
 from analytics.diagnosis.diagnose import city_norms, diagnose
 from analytics.diagnosis.finding import Finding, Prices
-from analytics.diagnosis.frames import DiagnosisFacts, PlantFrames
+from analytics.diagnosis.frames import DiagnosisFacts, PlantFrames, Shift
 from analytics.diagnosis.peers import PeerRank, rank_peers
 from analytics.enterprise import EnterpriseInfo
 from analytics.refs import Reference
@@ -33,6 +33,7 @@ from analytics.safety.alarms import Alarm
 from analytics.safety.summary import load_alarms
 from analytics.weather_store import read_weather
 from core.influx import InfluxV1, quote_ident, quote_literal
+from core.registry.fileshifts import parse_shifts
 from core.registry.models import Enterprise
 
 HOURLY = "consumption_hourly"
@@ -44,8 +45,9 @@ def _facts(row: Enterprise, year: int) -> DiagnosisFacts:
     bands = {m.meter_id: (float(m.temp_min_c), float(m.temp_max_c)) for m in row.meters
              if m.temp_min_c is not None and m.temp_max_c is not None}
     budget = next((float(b.budget_t) for b in getattr(row, "carbon_budgets", []) if b.year == year), None)
+    shifts = tuple(Shift(start, end, days) for start, end, days in parse_shifts(getattr(row, "shifts", None)))
     return DiagnosisFacts(contracted_kva=row.contracted_capacity_kva, temp_bands=bands, annual_co2_budget_t=budget,
-                          name=row.name, tariff=row.tariff)
+                          name=row.name, tariff=row.tariff, shifts=shifts)
 
 
 def registry_facts(session: Session, code: str, year: int) -> DiagnosisFacts:

@@ -26,6 +26,7 @@ from core.registry.filecheck import (
     timestamp,
     timezone_name,
 )
+from core.registry.fileshifts import read_shifts
 from core.registry.filespec import (
     BANK_KEYS,
     CONSENT_KEYS,
@@ -163,6 +164,7 @@ def _read_enterprises(
             gateways=_read_gateways(check, node, where),
             meters=[],
             tariff=read_tariff(check, node, where),
+            shifts=read_shifts(check, node, where),
         )
         ent.meters = _read_meters(check, node, where, ent, declared_products, known_quota, spec)
         carbon.enterprise(node, where, code)

@@ -30,6 +30,7 @@ ENTERPRISE_KEYS = {
     "ets",
     "process_co2",
     "tariff",
+    "shifts",
 }
 GATEWAY_KEYS = {"id", "password", "password_hash", "description"}
 METER_KEYS = {
@@ -134,6 +135,7 @@ class EnterpriseSpec:
     ets: bool = False  # national carbon market participant
     process_co2: dict[str, Any] | None = None  # analytics.process_co2.ProcessInputs.to_json form
     tariff: dict[str, Any] | None = None  # the bill's tariff block, checked (core/registry/filetariff.py)
+    shifts: str | None = None  # the declared shift calendar, stored form of core.registry.fileshifts
 
 
 @dataclass

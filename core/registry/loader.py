@@ -117,6 +117,7 @@ def apply_registry(session: Session, spec: RegistrySpec) -> LoadSummary:
             ets=e.ets,
             process_co2=e.process_co2,
             tariff=e.tariff,
+            shifts=e.shifts,
         )
         session.flush()
         for g in e.gateways:

@@ -91,6 +91,8 @@ class Enterprise(Base):
     process_co2: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # clinker fractions, carbonates, reductants
     # last, as revision 0003 adds it: the bill's tariff block (core/registry/filetariff.py)
     tariff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # last, as revision 0004 adds it: the declared shift calendar (core/registry/fileshifts.py form)
+    shifts: Mapped[str | None] = mapped_column(Text)
 
     gateways: Mapped[list[Gateway]] = relationship(
         back_populates="enterprise", cascade="all, delete-orphan", order_by="Gateway.gateway_id"

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from sqlalchemy import MetaData
 
-HEAD: Final = "0003_i14_tariff"
+HEAD: Final = "0004_i14_shifts"
 """Revision id of the newest file in versions/ (update it with every new revision)."""
 
 BASELINE: Final = "0001_baseline"
