@@ -10,7 +10,7 @@ import pandas as pd
 
 from analytics.diagnosis.finding import Finding, Valuation
 from analytics.diagnosis.frames import PlantFrames, workday
-from analytics.diagnosis.load import operating_hours, runs_every_day
+from analytics.diagnosis.load import operating_hours, profile_operating, runs_every_day, site_load_kwh
 from analytics.energy import comprehensive_energy
 from analytics.enterprise import enterprise_daily
 from analytics.quota import OVER_QUOTA, assess_quota
@@ -108,16 +108,18 @@ def stop_days(frames: PlantFrames, reference: Reference) -> tuple[list[dt.date],
     """Days expected to produce that did not, the daily table, and 24/7-ness.
 
     With an output meter a stop is a day with output < 10 % of a normal day's; without one, a day with fewer
-    operating hours (`load.operating_hours`: shift calendar or load profile) than 10 % of a normal day's — the
-    table's `output` column then holds operating hours (`activity`), not tonnes."""
+    operating hours read from the load profile than 10 % of a normal day's (the table's `output` column then holds
+    those hours, not tonnes). A declared shift calendar says when the plant should operate (24/7 or not), not
+    whether it did, so its days are still judged on the load profile."""
     days = daily_energy(frames, reference)
     operating = operating_hours(frames)
     refrigeration_out: set[dt.date] = set()
     if operating.source != "output meter" and not days.empty:
         refrigeration_out = refrigeration_outage_days(frames)
-        per_day = pd.Series(operating.mask.astype(float)).groupby(frames.table["day"].to_numpy()).sum()
+        ran = profile_operating(site_load_kwh(frames)) if operating.source == "shift calendar" else operating
+        per_day = pd.Series(ran.mask.astype(float)).groupby(frames.table["day"].to_numpy()).sum()
         days = days.assign(output=per_day.reindex(days.index).fillna(0.0).to_numpy())
-        if operating.source.endswith("one level"):  # no idle state read from the profile: no stop can be told
+        if ran.source.endswith("one level"):  # no idle state read from the profile: no stop can be told
             return [], days, True
     if days.empty or days["output"].max() <= 0:
         return [], days, False

@@ -175,3 +175,22 @@ def test_frames_without_output_hold_nan_output(workshops) -> None:
     frames, _, _ = workshops
     assert isinstance(frames[0].facts, DiagnosisFacts)
     assert pd.isna(frames[0].table["output"]).all()
+
+
+def test_a_stop_is_found_from_the_load_even_with_a_declared_shift_calendar() -> None:
+    """The calendar says the workshop should work 08:00-17:30 on working days; a 3-working-day stop still shows in
+    its load profile and is reported, with the calendar named as the source of the hours."""
+    tl = timeline.build(FIRST, 21, 900, 6)
+    config = CityConfig(plants=1, seed=6, days=tl.days, problem_share=0.0, industries=("machinery",),
+                        no_output_share=1.0)
+    spec = build_city(config)[0]
+    spec = dataclasses.replace(spec, problems=(Problem("shutdown", {"from": "2026-09-22", "to": "2026-09-24",
+                                                                     "days": 3}),))
+    frames, _ = plant_frames(spec, tl)
+    declared = dataclasses.replace(frames.facts, shifts=(Shift(dt.time(8), dt.time(17, 30)),))
+    plant = PlantFrames(frames.enterprise, frames.first_day, frames.end_day, frames.hourly, declared,
+                        frames.demand_kw)
+    stops = [f for f in diagnose(plant, REF) if f.code == "shutdown"]
+    assert [(s.evidence["from"], s.evidence["to"]) for s in stops] == [("2026-09-22", "2026-09-24")]
+    assert stops[0].evidence["operating_hours_from"] == "shift calendar"
+    assert stops[0].evidence["schedule"] == "working days (chinese_calendar)"
