@@ -46,6 +46,11 @@ CDD_BASES_C: tuple[float, ...] = tuple(b * BASE_STEP_C for b in range(int(-20 / 
 down to −20 °C because a refrigerated store (frozen rooms at −18..−25 °C) gains heat through its envelope and rejects
 it at its condensers at every outdoor temperature above the room's, so its load rises with the weather well below
 0 °C; a floor above a Datong winter's coldest days (−16 °C) would extrapolate a flat load to them (false savings)."""
+THIN_KINK_MIN_GAIN = 0.001
+"""A base whose kink rests on fewer than `DD_MIN_SHARE` of the days (one or two days on its flat side) is used only
+when it beats the best base without such a kink by more than 0.001 in adjusted R² (enerdiag rule): on the 0.5 °C
+grid the simulated cold store otherwise took −9.5 °C from a single −9.8 °C baseline day (+0.00025) and read its
+colder reporting month as 5.6 % savings, while a real heating kink at 18 °C with one warmer day wins clearly."""
 INDEPENDENT_BASE_SPACING_C = 2.0
 """For the search-wide significance level, bases closer than 2 °C count as one test: neighbouring bases give nearly
 the same degree-days and the same fit, so refining the grid adds look-alike fits, not new chances for noise (the
@@ -155,6 +160,7 @@ class _Trial:
     bases: dict[str, float]
     adj_r2: float
     qualified: bool
+    thin: bool = False  # a kink resting on fewer than DD_MIN_SHARE of the days
 
 
 def _bases_of(wanted: tuple[str, ...]) -> list[dict[str, float]]:
@@ -171,12 +177,14 @@ def _dd_columns(temps: np.ndarray, bases: dict[str, float]) -> dict[str, np.ndar
 
 
 def _supported(degree_days: np.ndarray) -> bool:
-    """A base the days can support: degree-days non-zero on ≥ `DD_MIN_SHARE` of them (CalTRACK §3.2.2.2), and the
-    flat side of the kink either empty (the load follows the weather on every day) or also holding ≥ `DD_MIN_SHARE`
-    of them (enerdiag rule: a kink resting on one or two days is noise; on the 0.5 °C grid the simulated cold store
-    otherwise chose −9.5 °C from a single −9.8 °C day and read colder reporting days as 5.6 % savings)."""
-    flat = float((degree_days == 0).mean())
-    return 1 - flat >= DD_MIN_SHARE and (flat == 0 or flat >= DD_MIN_SHARE)
+    """A base with degree-days non-zero on ≥ `DD_MIN_SHARE` of the days (CalTRACK §3.2.2.2)."""
+    return float((degree_days > 0).mean()) >= DD_MIN_SHARE
+
+
+def _thin_kink(temps: np.ndarray, bases: dict[str, float]) -> bool:
+    """Is a kink of these bases resting on fewer than `DD_MIN_SHARE` of the days (its flat side thin, not empty)?"""
+    flats = [float((col == 0).mean()) for col in _dd_columns(temps, bases).values()]
+    return any(0 < f < DD_MIN_SHARE for f in flats)
 
 
 def _search(wanted: tuple[str, ...], y: np.ndarray, output: np.ndarray, temps: np.ndarray) -> tuple[list[_Trial], int]:
@@ -192,7 +200,7 @@ def _search(wanted: tuple[str, ...], y: np.ndarray, output: np.ndarray, temps: n
         r2 = 1 - float((resid**2).sum()) / ss_tot if ss_tot else 0.0
         t = _t_values(x, y, beta)
         qualified = bool((beta[1:] >= 0).all() and (np.abs(t[1:]) >= limit).all())
-        trials.append(_Trial(bases, _adjusted(r2, len(y), len(wanted)), qualified))
+        trials.append(_Trial(bases, _adjusted(r2, len(y), len(wanted)), qualified, _thin_kink(temps, bases)))
     return trials, len(eligible)
 
 
@@ -233,6 +241,11 @@ def fit_weather_baseline(data: pd.DataFrame, interval: Interval = "daily", expec
         qualified = [tr for tr in trials if tr.qualified]
         # bases above every day's temperature (HDD) fit alike: the tie goes to the first, lowest one
         pick = max(qualified or trials, key=lambda tr: round(tr.adj_r2, 9), default=None)
+        if pick is not None and pick.thin:  # a kink on one or two days must beat the best base without it clearly
+            plain = [tr for tr in (qualified or trials) if not tr.thin]
+            rival = max(plain, key=lambda tr: round(tr.adj_r2, 9), default=None)
+            if rival is not None and rival.adj_r2 >= pick.adj_r2 - THIN_KINK_MIN_GAIN:
+                pick = rival
         bases = pick.bases if pick else {k: (HDD_BASE_C if k == "hdd" else CDD_BASE_C) for k in wanted[1:]}
         joined = _with_bases(data, outdoor_c, bases)
         model = fit_baseline(joined, interval, expected_points, drivers=wanted)

@@ -127,10 +127,8 @@ def test_imported_weather_gives_the_cold_county_an_hdd_baseline(city: InfluxV1, 
     production_only, table, _, no_weather = baseline_for(warm, REF, None)
     assert with_hdd is not None and production_only is not None and use is not None and no_weather is not None
     assert with_hdd.variables == ("output", "hdd") and use.degree_days_used == ("hdd",)
-    # gas follows HDD at 18 °C, but fewer than 10 % of the 14 baseline days are warmer than 18 °C, too few to place
-    # that kink: the base is the lowest with heating on every baseline day (within a 0.5 °C step of the warmest)
-    warmest = float(temps[: DAYS // 2].max())
-    assert use.hdd_base_c is not None and warmest <= use.hdd_base_c <= warmest + 0.5 and use.hdd_base_c >= 18.0
+    # the searched balance point is the plant's (gas follows HDD at 18 °C), within two 0.5 °C grid steps
+    assert use.hdd_base_c is not None and abs(use.hdd_base_c - 18.0) <= 1.0
     assert production_only.variables == ("output",) and no_weather.days_with_weather == 0
     # same consumption in both counties: the weather alone makes the difference
     assert use.production_only_cvrmse == pytest.approx(production_only.cvrmse)

@@ -78,10 +78,7 @@ def test_a_heating_load_keeps_hdd_with_its_slope_and_a_lower_cvrmse() -> None:
     assert t_statistics(model, data.join(degree_day_drivers(data.index, temps)))["hdd"] > 10
     chosen = next(c for c in use.candidates if c["variables"] == ["output", "hdd"])
     assert chosen["qualified"] and chosen["cvrmse"] == round(model.cvrmse, 4)
-    # the simulated kink at 18 °C has fewer than 10 % of the days above it, too few to place it: the base is the
-    # lowest one with heating on every day, within a grid step above the warmest day
-    assert (temps > 18).mean() < 0.10
-    assert use.hdd_base_c is not None and temps.max() <= use.hdd_base_c <= temps.max() + BASE_STEP_C
+    assert use.hdd_base_c is not None and abs(use.hdd_base_c - 18.0) <= 1.0  # the simulated base, ±2 grid steps
     assert chosen["bases"] == use.bases
     cdd = next(c for c in use.candidates if c["variables"] == ["output", "cdd"])
     assert not cdd["qualified"] and cdd["why_not"] == "negative coefficient for cdd"  # heating falls as T rises
