@@ -251,7 +251,7 @@ def main() -> None:
                                   stdout=open(workdir / "access.log", "wb"),  # noqa: SIM115
                                   stderr=open(workdir / "api.log", "wb"))  # noqa: SIM115
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
+        for _ in range(1200):  # up to 2 min: uvicorn's workers start slowly on a loaded machine
             try:
                 if httpx.get(f"{base}/v1/health", timeout=1).status_code == 200:
                     break

@@ -7,6 +7,7 @@ analyze`); the API only arranges them per month or per indicator. Warehouse moni
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -72,7 +73,8 @@ async def cached_figure(ctx: ApiContext, key: tuple[Any, ...], compute: Callable
     """The JSON bytes of the figures cached under `key`, else of `compute()` run in the thread pool (InfluxDB,
     analytics). Cached as bytes: no re-serialisation per request, and few objects for the garbage collector.
     A miss is computing work: `bank_id` may have only so many in flight and spend only so much `cost` (points)
-    a minute (`api.guards.HeavyLimiter`, 429 beyond); a hit is free."""
+    a minute (`api.guards.HeavyLimiter`, 429 beyond); a hit is free. `cost` 0: `compute` admits itself (the
+    credit indicators, whose precomputed snapshot is one row, not computing work)."""
     value = ctx.figures.get(key)
     if value is not None:
         return bytes(value)
@@ -82,7 +84,7 @@ async def cached_figure(ctx: ApiContext, key: tuple[Any, ...], compute: Callable
         return figures if isinstance(figures, bytes) else dumps(figures)
 
     try:
-        with ctx.heavy.admit(bank_id, cost, ctx.now().timestamp()):
+        with ctx.heavy.admit(bank_id, cost, ctx.now().timestamp()) if cost else contextlib.nullcontext():
             return bytes(await run_in_threadpool(ctx.figures.get_or_compute, key, computed))
     except InfluxError as exc:
         raise influx_unavailable() from exc
@@ -134,9 +136,11 @@ async def credit(
         stored = read_snapshot_json(ctx.access.engine, access.code, as_of)
         if stored is not None:
             return stored
-        return credit_indicators(ctx.influx, enterprise_of(ctx, access.code), as_of, reference())
+        with ctx.heavy.admit(access.bank_id, day_cost(as_of - dt.timedelta(days=400), as_of, access),
+                             ctx.now().timestamp()):
+            return credit_indicators(ctx.influx, enterprise_of(ctx, access.code), as_of, reference())
 
-    body = await cached_figure(ctx, ("credit", access.code, as_of), compute, access.bank_id, 1)
+    body = await cached_figure(ctx, ("credit", access.code, as_of), compute, access.bank_id, 0)
     return spliced_response({"enterprise": access.code, "timezone": access.timezone}, body,
                             {"objections": ctx.access.objections(access.code, CREDIT_FIGURES)})
 
