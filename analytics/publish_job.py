@@ -92,17 +92,17 @@ def analysis_fields(result: Mapping[str, Any], quota: QuotaResult) -> dict[str, 
     """
     co2 = result.get("co2") or {}
     fields: dict[str, float | int] = {
-        "tce": float(result.get("tce") or 0.0),
-        "output_t": float(result.get("output_t") or 0.0),
         "over_quota": int(quota.status == OVER_QUOTA),
         "quota_grade": GRADE_OVER if quota.status == OVER_QUOTA else (quota.grade or GRADE_NA),
         "gap_per_unit_kgce": float(quota.gap_per_unit or 0.0) if quota.status == OVER_QUOTA else 0.0,
         "gap_tce": float(quota.gap_tce or 0.0) if quota.status == OVER_QUOTA else 0.0,
         "excess_pct": float(100.0 * quota.severity),
     }
-    for key, value in (("co2_t", result.get("co2_t")), ("scope1_t", co2.get("scope1_t")),
+    for key, value in (("tce", result.get("tce")), ("output_t", result.get("output_t")),
+                       ("co2_t", result.get("co2_t")), ("scope1_t", co2.get("scope1_t")),
                        ("scope2_t", co2.get("scope2_t"))):
-        if value is not None:  # CO2 unknown (a grid factor that cannot be cited) is left out, not written as 0
+        # unknown (no energy data, no output counter, a grid factor that cannot be cited): left out, never 0
+        if value is not None:
             fields[key] = float(value)
     if co2.get("green_share") is not None:
         fields["green_share"] = float(co2["green_share"])

@@ -58,6 +58,15 @@ def test_grade_met_and_not_applicable() -> None:
     assert "intensity_kgce_per_t" not in na and "quota_limit_kgce_per_t" not in na and na["completeness"] == 0.0
 
 
+def test_unknown_energy_and_output_are_left_out_not_written_as_zero() -> None:
+    result = {**_result(1.0, 0.0, {}), "tce": None, "co2_t": None, "output_t": None,
+              "co2": {"scope1_t": None, "scope2_t": None}}
+    fields = analysis_fields(result, assess_quota(None, None, None, DAY, REF))
+    assert not {"tce", "output_t", "co2_t", "scope1_t", "scope2_t"} & set(fields)
+    known = analysis_fields(_result(2.0, 0.0, {}), assess_quota(None, 2.0, 0.0, DAY, REF))
+    assert known["tce"] == 2.0 and known["output_t"] == 0.0 and known["co2_t"] == 5.0
+
+
 def test_analysis_line_time_is_the_local_midnight_of_the_period() -> None:
     quota = assess_quota(None, 1.0, 0.0, DAY, REF)
     text = analysis_line(_result(1.0, 0.0, {}), quota, "month")
