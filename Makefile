@@ -26,6 +26,7 @@ $(VENV)/.installed: pyproject.toml
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 test: setup lint
 	$(BIN)/pytest -q

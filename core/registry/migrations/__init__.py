@@ -21,9 +21,35 @@ SCRIPT_LOCATION: Final = Path(__file__).resolve().parent
 """Directory holding env.py, script.py.mako and versions/ (shipped as package data)."""
 
 
+TABLE_MODULES_GROUP: Final = "enerdiag.registry_tables"
+"""Entry-point group naming the outer layers' modules that declare registry tables on the shared Base.
+
+Core imports no outer layer (docs/architecture.md, import-linter contracts in pyproject.toml): the bank API's
+tables (`api.models`) are registered by the package's metadata (`[project.entry-points."enerdiag.registry_tables"]`
+in pyproject.toml), so the schema every process creates or migrates is complete whichever layer it runs.
+"""
+
+CORE_TABLE_MODULES: Final = ("core.registry.models",)
+"""Core's own modules declaring registry tables."""
+
+
+def table_modules() -> list[str]:
+    """Modules whose import completes the registry metadata: core's, then every registered outer one."""
+    from importlib.metadata import entry_points
+
+    registered = sorted(ep.value for ep in entry_points(group=TABLE_MODULES_GROUP))
+    if not registered:
+        raise RuntimeError(f"no registry table modules are registered (entry points {TABLE_MODULES_GROUP!r}): "
+                           "install the package (`pip install -e .`) so the bank API's tables are part of the schema")
+    return [*CORE_TABLE_MODULES, *registered]
+
+
 def target_metadata() -> MetaData:
-    """The complete registry metadata: core's tables and the bank API's, which share one declarative Base."""
-    import api.models  # noqa: F401  (registers the API's tables on the shared Base; core never imports api at top)
+    """The complete registry metadata: core's tables and the registered outer layers', on one declarative Base."""
+    from importlib import import_module
+
+    for name in table_modules():
+        import_module(name)
     from core.registry.models import Base
 
     return Base.metadata
