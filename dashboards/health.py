@@ -17,6 +17,7 @@ from dashboards.common import (
     variables,
 )
 from dashboards.model import Dashboard, Expect, Panel, Target
+from dashboards.scheduler import scheduler_panels
 
 UID = "enerdiag-health"
 
@@ -141,12 +142,14 @@ def dashboard() -> Dashboard:
               (0, 16, 24, 8), unit="none", time_from="48h",
               custom={"drawStyle": "line", "lineWidth": 1, "fillOpacity": 0}),
         *collector_panels(stat),
+        *scheduler_panels(48),
     )
     return Dashboard(
         uid=UID,
         title="平台运行状态",
         description="Platform health for operators: ingest per quantity and per collector, gateways and "
-                    "enterprises reporting, silent gateways, gateway status, dead letters, spool, rollup progress.",
+                    "enterprises reporting, silent gateways, gateway status, dead letters, spool, rollup progress, "
+                    "scheduler jobs.",
         panels=panels,
         variables=variables(),
         hidden=(RAW_RP,),

@@ -11,10 +11,12 @@ from enerdiag.commands import (
     collect,
     dashboards,
     demo,
+    downsample,
     reference,
     registry,
     report,
     safety,
+    scheduler,
     services,
     simulate,
     weather,
@@ -30,6 +32,7 @@ app = typer.Typer(
 
 COMMAND_MODULES = (
     services, registry, access, reference, collect, simulate, analyze, report, safety, api, dashboards, demo, weather,
+    scheduler, downsample,
 )
 for _commands in COMMAND_MODULES:
     _commands.register(app)

@@ -209,7 +209,7 @@ def check_expectations(series: list[Series], target: Target, where: str) -> None
 
 
 FED_MEASUREMENTS = ("enterprise_analysis", "enterprise_tou_daily", "activity_index", "finding", "collector_stats",
-                    "deadletter_count", "gateway_status")
+                    "deadletter_count", "gateway_status", "scheduler_job")
 """Written by analytics/publish_job.py and the collector itself: proven over their real output below."""
 
 

@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from sqlalchemy import MetaData
 
-HEAD: Final = "0004_i14_shifts"
+HEAD: Final = "0005_i19_scheduler"
 """Revision id of the newest file in versions/ (update it with every new revision)."""
 
 BASELINE: Final = "0001_baseline"
@@ -29,7 +29,7 @@ tables (`api.models`) are registered by the package's metadata (`[project.entry-
 in pyproject.toml), so the schema every process creates or migrates is complete whichever layer it runs.
 """
 
-CORE_TABLE_MODULES: Final = ("core.registry.models",)
+CORE_TABLE_MODULES: Final = ("core.registry.models", "core.registry.jobs")
 """Core's own modules declaring registry tables."""
 
 
