@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for every enerdiag application service (collector, api, scheduler): the services
+# One image for every enerdiag application service (collector, safety, api, scheduler): the services
 # differ only in the command docker-compose.yml gives them. See docs/deployment.md.
 FROM python:3.11-slim
 
@@ -22,11 +22,12 @@ RUN apt-get update \
         tzdata \
     && rm -rf /var/lib/apt/lists/*
 
-# Unprivileged user; /data is the ENERDIAG_DATA_DIR volume (spool, dead letters, reports).
+# Unprivileged user; /data is the ENERDIAG_DATA_DIR volume (spool, dead letters, reports); /broker-auth the
+# volume the scheduler writes the broker's accounts to (a new named volume takes this owner from the image).
 RUN groupadd --system --gid 10001 enerdiag \
     && useradd --system --uid 10001 --gid enerdiag --home-dir /home/enerdiag --create-home enerdiag \
-    && mkdir -p /data \
-    && chown enerdiag:enerdiag /data
+    && mkdir -p /data /broker-auth \
+    && chown enerdiag:enerdiag /data /broker-auth
 
 WORKDIR /opt/enerdiag
 # Only what the package needs (.dockerignore keeps .venv, .run, tests and caches out).

@@ -46,8 +46,8 @@ REQUIRED_ENV = {
     "INFLUXDB_ADMIN_PASSWORD": "test-influx-admin",
     "GRAFANA_ADMIN_PASSWORD": "test-grafana-admin",
 }
-PLATFORM_SERVICES = {"mosquitto", "influxdb", "grafana", "postgres", "collector", "api", "scheduler"}
-APP_SERVICES = {"collector", "api", "scheduler"}
+PLATFORM_SERVICES = {"mosquitto", "influxdb", "grafana", "postgres", "collector", "safety", "api", "scheduler"}
+APP_SERVICES = {"collector", "safety", "api", "scheduler"}
 # (service, container port) allowed on all host interfaces: the gateways must reach the broker.
 PUBLIC_PORTS = {("mosquitto", 1883)}
 # Optional parts: the demo city, the HTTPS proxy, and the MQTT-over-TLS override file.
@@ -216,8 +216,22 @@ def test_collector_runs_two_replicas_on_the_shared_group(services: dict[str, Any
 
 def test_service_commands(services: dict[str, Any]) -> None:
     assert services["api"]["command"] == ["enerdiag", "api", "--host", "0.0.0.0", "--port", "8000"]
-    script = unescape(services["scheduler"]["command"][2])
-    assert script.index("enerdiag rollup") < script.index("enerdiag analyze")
+    assert services["scheduler"]["command"] == ["enerdiag", "scheduler", "--health-host", "127.0.0.1",
+                                                "--health-port", "8010"]
+    assert services["safety"]["command"] == ["enerdiag", "safety", "watch"]
+    assert set(services["safety"]["depends_on"]) == {"mosquitto", "influxdb", "postgres"}
+
+
+def test_every_long_running_part_of_the_operations_guide_runs(services: dict[str, Any]) -> None:
+    """docs/operations.md names the processes; each has its service (the scheduler runs the periodic jobs)."""
+    commands = {" ".join(s["command"][:3]) for s in services.values() if s.get("command")}
+    assert {"enerdiag collect --shared-group", "enerdiag safety watch", "enerdiag api --host",
+            "enerdiag scheduler --health-host"} <= commands
+    from enerdiag.scheduler.jobs import JOB_NAMES, every_variable
+
+    env = services["scheduler"]["environment"]
+    assert {every_variable(name) for name in JOB_NAMES} <= set(env)
+    assert env["ENERDIAG_BROKER_AUTH_DIR"] == "/broker-auth" and env["ENERDIAG_WEATHER_SOURCES"] == ""
 
 
 def test_app_services_get_every_setting(services: dict[str, Any]) -> None:
@@ -289,6 +303,7 @@ def test_state_lives_in_named_volumes(config: dict[str, Any], services: dict[str
         "postgres": "/var/lib/postgresql/data",
         "grafana": "/var/lib/grafana",
         "collector": "/data",
+        "safety": "/data",
         "api": "/data",
         "scheduler": "/data",
     }
@@ -507,75 +522,123 @@ def test_collector_replicas_claim_distinct_stable_client_ids(services: dict[str,
             proc.wait(timeout=5)
 
 
-# ---------------------------------------------------------------- scheduler loop and health checks
+# ---------------------------------------------------------------- scheduler, safety watcher, broker sync
 
 
-def test_scheduler_loop_runs_rollup_then_analyze_and_reports_health(services: dict[str, Any], tmp_path: Path) -> None:
-    shim_dir = tmp_path / "bin"
-    shim_dir.mkdir()
-    calls = tmp_path / "calls"
-    shim = shim_dir / "enerdiag"  # stands in for the CLI: records its arguments, prints a JSON array
-    shim.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n[ "$1" = analyze ] && echo "[]"\nexit 0\n')
-    shim.chmod(0o755)
-    data = tmp_path / "data"
-    env = {
-        "PATH": f"{shim_dir}:{os.environ['PATH']}",
-        "ENERDIAG_DATA_DIR": str(data),
-        "ENERDIAG_SCHEDULE_SECONDS": "1",
-        "TZ": "Asia/Shanghai",
-    }
-    script = unescape(services["scheduler"]["command"][2])
-    loop = subprocess.Popen(["dash", "-c", script], env=env, stderr=subprocess.DEVNULL)
+def test_scheduler_healthcheck_asks_the_running_scheduler(services: dict[str, Any], tmp_path: Path) -> None:
+    """The compose health check against a real `enerdiag scheduler` (its jobs off): 0 while it runs, 1 after."""
+    from enerdiag.scheduler.jobs import JOB_NAMES, every_variable
+
+    port = free_port()
+    env = {**os.environ, "ENERDIAG_DATA_DIR": str(tmp_path), "ENERDIAG_RUN_DIR": str(tmp_path / "run"),
+           **{every_variable(name): "0" for name in JOB_NAMES}}
+    env.pop("ENERDIAG_DB_URL", None)
+    check = [unescape(part).replace(":8010/", f":{port}/") for part in services["scheduler"]["healthcheck"]["test"]]
+    assert check[:3] == ["CMD", "python", "-c"]
+    command = services["scheduler"]["command"]
+    command = [*command[:-1], str(port)]
+    proc = subprocess.Popen([str(ENERDIAG), *command[1:]], env=env, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 10
-        while not (calls.exists() and len(calls.read_text().splitlines()) >= 4):
-            assert time.monotonic() < deadline, "scheduler made no two cycles"
-            time.sleep(0.1)
+        assert proc.stderr is not None
+        for text in proc.stderr:
+            if '"health_port"' in text:
+                break
+        assert subprocess.run([sys.executable, *check[2:]], env=env, timeout=30).returncode == 0
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
     finally:
-        loop.send_signal(signal.SIGTERM)
-        assert loop.wait(timeout=5) == 0
-    lines = calls.read_text().splitlines()
-    assert lines[0] == "rollup"
-    day_from, day_to = (
-        subprocess.run(["date", "-d", d, "+%F"], env=env, capture_output=True, text=True).stdout.strip()
-        for d in ("yesterday", "tomorrow")
-    )
-    assert lines[1] == f"analyze --from {day_from} --to {day_to} --json"
-    assert json.loads((data / "analyze" / f"{day_from}_{day_to}.json").read_text()) == []
-
-    health = services["scheduler"]["healthcheck"]["test"]
-    assert subprocess.run([sys.executable, *health[2:]], env=env).returncode == 0
-    stale = time.time() - 2 * 1 - 600 - 5
-    os.utime(data / "scheduler.ok", (stale, stale))
-    assert subprocess.run([sys.executable, *health[2:]], env=env).returncode == 1
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    failed = subprocess.run([sys.executable, *check[2:]], env=env, timeout=30, stderr=subprocess.DEVNULL)
+    assert failed.returncode == 1
 
 
-def test_scheduler_does_not_report_healthy_when_a_cycle_fails(services: dict[str, Any], tmp_path: Path) -> None:
-    shim_dir = tmp_path / "bin"
-    shim_dir.mkdir()
-    calls = tmp_path / "calls"
-    (shim_dir / "enerdiag").write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexit 2\n')
-    (shim_dir / "enerdiag").chmod(0o755)
-    env = {
-        "PATH": f"{shim_dir}:{os.environ['PATH']}",
-        "ENERDIAG_DATA_DIR": str(tmp_path),
-        "ENERDIAG_SCHEDULE_SECONDS": "1",
-    }
-    script = unescape(services["scheduler"]["command"][2])
-    loop = subprocess.Popen(["dash", "-c", script], env=env, stderr=subprocess.DEVNULL)
+def test_safety_healthcheck_needs_an_established_broker_connection(services: dict[str, Any]) -> None:
+    health = services["safety"]["healthcheck"]["test"]
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        env = {**os.environ, "ENERDIAG_MQTT_URL": f"mqtt://u:p@mosquitto:{port}"}
+        assert subprocess.run([sys.executable, *health[2:]], env=env).returncode == 1  # nobody connected
+        with socket.create_connection(("127.0.0.1", port)):
+            accepted, _ = listener.accept()
+            with accepted:
+                assert subprocess.run([sys.executable, *health[2:]], env=env).returncode == 0
+
+
+def test_broker_reloads_the_accounts_the_scheduler_syncs(services: dict[str, Any], tmp_path: Path) -> None:
+    """The mosquitto entrypoint wrapper, with a stand-in broker: changed files are installed for the broker's
+    user (0600) and the broker gets SIGHUP; unchanged files cause no reload; SIGTERM reaches the broker."""
+    if os.geteuid() != 0:
+        pytest.fail("this test chowns files to the broker's uid 1883: run it as root (as CI does)")
+    entrypoint = [unescape(part) for part in services["mosquitto"]["entrypoint"]]
+    assert entrypoint[:2] == ["sh", "-c"]
+    assert services["mosquitto"]["command"][:2] == ["/docker-entrypoint.sh", "/usr/sbin/mosquitto"]
+    assert mount_target(services["mosquitto"], DEPLOY / "mosquitto" / "auth") == "/mosquitto/config/auth"
+    assert any(v["source"] == "broker-auth" and v["target"] == "/broker-auth" for v in services["mosquitto"]["volumes"])
+    assert any(v["source"] == "broker-auth" and v["target"] == services["scheduler"]["environment"][
+        "ENERDIAG_BROKER_AUTH_DIR"] for v in services["scheduler"]["volumes"])
+    src, dst, log = tmp_path / "sync", tmp_path / "auth", tmp_path / "broker.log"
+    src.mkdir()
+    dst.mkdir()
+    (dst / "passwd").write_text("old:hash\n")
+    broker = f'trap "echo HUP >> {log}" HUP; trap "echo TERM >> {log}; exit 0" TERM; while :; do sleep 0.1; done'
+    env = {"PATH": os.environ["PATH"], "AUTH_SYNC_DIR": str(src), "AUTH_DIR": str(dst), "AUTH_SYNC_SECONDS": "1"}
+    wrapper = subprocess.Popen(["dash", "-c", entrypoint[2], entrypoint[3], "dash", "-c", broker], env=env,
+                               stderr=subprocess.PIPE, text=True)
+
+    def wait_for(condition: Any, what: str) -> None:
+        deadline = time.monotonic() + 20
+        while not condition():
+            assert time.monotonic() < deadline, what
+            time.sleep(0.1)
+
     try:
-        deadline = time.monotonic() + 10
-        while not (calls.exists() and len(calls.read_text().splitlines()) >= 2):
-            assert time.monotonic() < deadline, "scheduler stopped after a failed cycle"
-            time.sleep(0.1)
+        time.sleep(1.5)
+        assert (dst / "passwd").read_text() == "old:hash\n"  # empty sync dir: the files in force stay
+        (src / "passwd").write_text("collector:h1\ngw:h2\n")
+        (src / "acl").write_text("user gw\ntopic write em/v1/E/gw/#\n")
+        wait_for(lambda: log.exists() and log.read_text().count("HUP") == 1, "no reload after a change")
+        for name in ("passwd", "acl"):
+            stat = (dst / name).stat()
+            assert (stat.st_uid, stat.st_gid, stat.st_mode & 0o777) == (1883, 1883, 0o600), name
+            assert (dst / name).read_text() == (src / name).read_text()
+        time.sleep(2.5)
+        assert log.read_text().count("HUP") == 1  # same files: no reload
+        (src / "acl").write_text("user gw\ntopic write em/v1/E/gw/#\n\nuser gw2\ntopic write em/v1/E/gw2/#\n")
+        wait_for(lambda: log.read_text().count("HUP") == 2, "no reload after the second change")
+        wrapper.send_signal(signal.SIGTERM)
+        assert wrapper.wait(timeout=10) == 0
+        assert log.read_text().splitlines()[-1] == "TERM"
     finally:
-        loop.send_signal(signal.SIGTERM)
-        assert loop.wait(timeout=5) == 0
-    # a failed rollup skips analyze, and the loop keeps going (rollup again next cycle)
-    assert calls.read_text().splitlines()[:2] == ["rollup", "rollup"]
-    assert not (tmp_path / "scheduler.ok").exists()
-    health = services["scheduler"]["healthcheck"]["test"]
-    assert subprocess.run([sys.executable, *health[2:]], env=env).returncode == 1
+        if wrapper.poll() is None:
+            wrapper.kill()
+            wrapper.wait()
+
+
+def test_init_env_generates_every_secret_once(tmp_path: Path) -> None:
+    target = tmp_path / ".env"
+    first = subprocess.run(["dash", str(DEPLOY / "init-env.sh"), str(target)], capture_output=True, text=True,
+                           timeout=30)
+    assert first.returncode == 0, first.stderr
+    text = target.read_text()
+    assert not re.search(r"^\w+=change-me", text, flags=re.M) and target.stat().st_mode & 0o777 == 0o600
+    secrets = {key: re.search(rf"^{key}=([0-9a-f]{{64}})  #", text, flags=re.M) for key in REQUIRED_ENV}
+    assert all(secrets.values()), secrets
+    assert len({m.group(1) for m in secrets.values() if m}) == len(REQUIRED_ENV)  # all different
+    result = run_compose("--env-file", str(target), "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    env = json.loads(result.stdout)["services"]["collector"]["environment"]
+    assert env["ENERDIAG_INFLUX_TOKEN"] == secrets["ENERDIAG_INFLUX_TOKEN"].group(1)  # type: ignore[union-attr]
+    again = subprocess.run(["dash", str(DEPLOY / "init-env.sh"), str(target)], capture_output=True, text=True,
+                           timeout=30)
+    assert again.returncode == 0 and "left as it is" in again.stderr
+    assert target.read_text() == text  # never rotated by accident
+    other = tmp_path / "other.env"
+    subprocess.run(["dash", str(DEPLOY / "init-env.sh"), str(other)], check=True, capture_output=True, timeout=30)
+    assert other.read_text() != text
 
 
 def test_collector_healthcheck_checks_the_broker_is_reachable(services: dict[str, Any]) -> None:
@@ -628,7 +691,7 @@ def help_results(services: dict[str, Any]) -> dict[str, tuple[int, str, str]]:
 
 
 def test_deployment_runs_only_existing_enerdiag_subcommands(help_results: dict[str, tuple[int, str, str]]) -> None:
-    assert set(help_results) >= {"collect", "api", "rollup", "analyze"}
+    assert set(help_results) >= {"collect", "api", "scheduler", "safety"}
     for sub, (code, _, err) in help_results.items():
         assert code == 0, f"enerdiag {sub} --help: {err}"
 
