@@ -107,6 +107,8 @@ class JobRunner:
     def run(self, spec: JobSpec, when: float | None = None) -> Outcome:
         """Claim `spec`'s current slot and run it, or skip it; never raises."""
         slot = slot_start(spec, time.time() if when is None else when)
+        if self.stopping.is_set():
+            return self._done(Outcome(spec.name, slot, ran=False))
         try:
             with self.engine.connect() as conn:
                 claimed = leases.claim(conn, spec.name, slot, self.holder, self.lease_s)
@@ -115,7 +117,7 @@ class JobRunner:
             self.db_error = _one_line(exc)
             log.error("scheduler: %s: registry unavailable, not run: %s", spec.name, self.db_error)
             return self._done(Outcome(spec.name, slot, ran=False, error=f"registry unavailable: {self.db_error}"))
-        if claimed is None or self.stopping.is_set():
+        if claimed is None:
             return self._done(Outcome(spec.name, slot, ran=False))
         log.info("scheduler: %s: started (slot %s)", spec.name, _local(slot))
         exit_code, error = self._run_commands(spec, slot)

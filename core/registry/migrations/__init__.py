@@ -6,6 +6,7 @@ without importing Alembic; a unit test keeps it equal to the head of `versions/`
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Final
 
@@ -33,15 +34,17 @@ CORE_TABLE_MODULES: Final = ("core.registry.models", "core.registry.jobs")
 """Core's own modules declaring registry tables."""
 
 
-def table_modules() -> list[str]:
-    """Modules whose import completes the registry metadata: core's, then every registered outer one."""
+@functools.cache
+def table_modules() -> tuple[str, ...]:
+    """Modules whose import completes the registry metadata: core's, then every registered outer one (the
+    installed distributions are scanned once per process)."""
     from importlib.metadata import entry_points
 
     registered = sorted(ep.value for ep in entry_points(group=TABLE_MODULES_GROUP))
     if not registered:
         raise RuntimeError(f"no registry table modules are registered (entry points {TABLE_MODULES_GROUP!r}): "
                            "install the package (`pip install -e .`) so the bank API's tables are part of the schema")
-    return [*CORE_TABLE_MODULES, *registered]
+    return (*CORE_TABLE_MODULES, *registered)
 
 
 def target_metadata() -> MetaData:
