@@ -584,19 +584,21 @@ def test_broker_reloads_the_accounts_the_scheduler_syncs(services: dict[str, Any
     src.mkdir()
     dst.mkdir()
     (dst / "passwd").write_text("old:hash\n")
-    broker = f'trap "echo HUP >> {log}" HUP; trap "echo TERM >> {log}; exit 0" TERM; while :; do sleep 0.1; done'
+    broker = (f'trap "echo HUP >> {log}" HUP; trap "echo TERM >> {log}; exit 0" TERM; echo READY >> {log}; '
+              'while :; do sleep 0.1; done')
     env = {"PATH": os.environ["PATH"], "AUTH_SYNC_DIR": str(src), "AUTH_DIR": str(dst), "AUTH_SYNC_SECONDS": "1"}
     wrapper = subprocess.Popen(["dash", "-c", entrypoint[2], entrypoint[3], "dash", "-c", broker], env=env,
                                stderr=subprocess.PIPE, text=True)
 
     def wait_for(condition: Any, what: str) -> None:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while not condition():
             assert time.monotonic() < deadline, what
             time.sleep(0.1)
 
     try:
-        time.sleep(1.5)
+        wait_for(lambda: log.exists() and "READY" in log.read_text(), "the stand-in broker did not start")
+        time.sleep(1.5)  # a sync pass or more
         assert (dst / "passwd").read_text() == "old:hash\n"  # empty sync dir: the files in force stay
         (src / "passwd").write_text("collector:h1\ngw:h2\n")
         (src / "acl").write_text("user gw\ntopic write em/v1/E/gw/#\n")
