@@ -102,7 +102,8 @@ def test_scheduler_runs_the_real_jobs(services: Services, influx_db: str, tmp_pa
     # the broker's accounts follow the registry
     acl = (tmp_path / "auth" / "acl").read_text()
     assert f"user {CODE}.{GATEWAY}\ntopic write em/v1/{CODE}/{GATEWAY}/#" in acl
-    assert (tmp_path / "auth" / "passwd").read_text().startswith("collector:")
+    users = {row.split(":", 1)[0] for row in (tmp_path / "auth" / "passwd").read_text().splitlines()}
+    assert {f"{CODE}.{GATEWAY}", f"{CODE}.gw-mill"} <= users  # every gateway of the registry
 
     # 3. the platform-health panels answer over the scheduler's own points
     board = health.dashboard()
