@@ -28,6 +28,8 @@ from typing import Any
 import pytest
 import yaml
 
+from analytics.safety.watch import watcher_mqtt_url
+from core.mqtt import broker_address
 from tests.support.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +43,7 @@ ENERDIAG = Path(sys.executable).parent / "enerdiag"
 # The values the test gives the variables docker-compose.yml declares as required (`${VAR:?}`).
 REQUIRED_ENV = {
     "MQTT_COLLECTOR_PASSWORD": "test-mqtt-password",
+    "MQTT_SAFETY_PASSWORD": "test-mqtt-safety-password",
     "ENERDIAG_INFLUX_TOKEN": "test-influx-token",
     "POSTGRES_PASSWORD": "test-pg-password",
     "INFLUXDB_ADMIN_PASSWORD": "test-influx-admin",
@@ -560,12 +563,25 @@ def test_safety_healthcheck_needs_an_established_broker_connection(services: dic
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
-        env = {**os.environ, "ENERDIAG_MQTT_URL": f"mqtt://u:p@mosquitto:{port}"}
+        env = {**os.environ, "ENERDIAG_SAFETY_MQTT_URL": f"mqtt://u:p@mosquitto:{port}"}
         assert subprocess.run([sys.executable, *health[2:]], env=env).returncode == 1  # nobody connected
         with socket.create_connection(("127.0.0.1", port)):
             accepted, _ = listener.accept()
             with accepted:
                 assert subprocess.run([sys.executable, *health[2:]], env=env).returncode == 0
+
+
+def test_safety_watcher_logs_in_with_its_own_account_on_the_services_listener(
+    services: dict[str, Any], all_services: dict[str, Any]
+) -> None:
+    """The watcher refuses the collector's account (analytics.safety.watch.watcher_mqtt_url): compose gives it its
+    own, and demo-init writes that account into services.passwd."""
+    env = services["safety"]["environment"]
+    own = broker_address(watcher_mqtt_url(env.get("ENERDIAG_SAFETY_MQTT_URL"), env["ENERDIAG_MQTT_URL"]))
+    collector = broker_address(env["ENERDIAG_MQTT_URL"])
+    assert own.username == "enerdiag-safety" and own.username != collector.username
+    assert own.password == REQUIRED_ENV["MQTT_SAFETY_PASSWORD"] and own.port == 1884
+    assert all_services["demo-init"]["environment"]["ENERDIAG_SAFETY_MQTT_URL"] == env["ENERDIAG_SAFETY_MQTT_URL"]
 
 
 def test_broker_reloads_the_accounts_the_scheduler_syncs(services: dict[str, Any], tmp_path: Path) -> None:
@@ -963,7 +979,8 @@ def test_demo_init_then_simulator_publish_through_the_production_broker(
         stat = (auth / name).stat()
         assert (stat.st_uid, stat.st_gid, stat.st_mode & 0o777) == (1883, 1883, 0o600), name
     assert len((auth / "passwd").read_text().splitlines()) == 20  # one gateway per plant
-    assert len((auth / "services.passwd").read_text().splitlines()) == 1  # the collectors
+    services_users = {line.split(":", 1)[0] for line in (auth / "services.passwd").read_text().splitlines()}
+    assert services_users == {"collector", "enerdiag-safety"}  # the collectors' account and the safety watcher's
 
     collector = re.fullmatch(r"mqtt://([^:]+):([^@]+)@mosquitto:1884", env["ENERDIAG_MQTT_URL"])
     assert collector
