@@ -16,6 +16,7 @@ from enerdiag.commands import (
     registry,
     report,
     safety,
+    savings,
     scheduler,
     services,
     simulate,
@@ -32,7 +33,7 @@ app = typer.Typer(
 
 COMMAND_MODULES = (
     services, registry, access, reference, collect, simulate, analyze, report, safety, api, dashboards, demo, weather,
-    scheduler, downsample,
+    scheduler, downsample, savings,
 )
 for _commands in COMMAND_MODULES:
     _commands.register(app)

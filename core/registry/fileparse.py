@@ -26,6 +26,7 @@ from core.registry.filecheck import (
     timestamp,
     timezone_name,
 )
+from core.registry.fileretrofits import read_retrofits
 from core.registry.fileshifts import read_shifts
 from core.registry.filespec import (
     BANK_KEYS,
@@ -167,6 +168,7 @@ def _read_enterprises(
             shifts=read_shifts(check, node, where),
         )
         ent.meters = _read_meters(check, node, where, ent, declared_products, known_quota, spec)
+        ent.retrofits = read_retrofits(check, node, where, ent.meters, ent.retrofit_banks)
         carbon.enterprise(node, where, code)
         carbon.site(node, where, ent)
         spec.enterprises.append(ent)

@@ -31,6 +31,7 @@ ENTERPRISE_KEYS = {
     "process_co2",
     "tariff",
     "shifts",
+    "retrofits",
 }
 GATEWAY_KEYS = {"id", "password", "password_hash", "description"}
 METER_KEYS = {
@@ -136,6 +137,8 @@ class EnterpriseSpec:
     process_co2: dict[str, Any] | None = None  # analytics.process_co2.ProcessInputs.to_json form
     tariff: dict[str, Any] | None = None  # the bill's tariff block, checked (core/registry/filetariff.py)
     shifts: str | None = None  # the declared shift calendar, stored form of core.registry.fileshifts
+    retrofits: list[dict[str, Any]] | None = None  # retrofit projects, stored form of core.registry.fileretrofits
+    retrofit_banks: list[tuple[str, str]] = field(default_factory=list)  # (bank, 'FILE:LINE: path') to check
 
 
 @dataclass

@@ -67,7 +67,8 @@ class LoadSummary:
 
 
 def reference_errors(session: Session, spec: RegistrySpec) -> list[str]:
-    """Consents, budgets and green purchases whose enterprise (or bank) is neither in the file nor the registry."""
+    """Consents, budgets and green purchases whose enterprise (or bank), and retrofits whose financing bank, are
+    neither in the file nor the registry."""
     errors = []
     file_codes = {e.code for e in spec.enterprises}
     file_banks = {b.bank_id for b in spec.banks}
@@ -77,6 +78,9 @@ def reference_errors(session: Session, spec: RegistrySpec) -> list[str]:
             errors.append(f"{c.enterprise_where}: enterprise {c.enterprise} is not in the file or the registry")
         if isinstance(c.bank, str) and c.bank not in file_banks and session.get(Bank, c.bank) is None:
             errors.append(f"{c.bank_where}: bank {c.bank!r} is not in the file or the registry")
+    for bank, where in (ref for e in spec.enterprises for ref in e.retrofit_banks):
+        if bank not in file_banks and session.get(Bank, bank) is None:
+            errors.append(f"{where}: bank {bank!r} is not in the file or the registry")
     known: dict[str, bool] = {}
     for item in [*spec.budgets, *spec.green]:
         code = item.enterprise
@@ -118,6 +122,7 @@ def apply_registry(session: Session, spec: RegistrySpec) -> LoadSummary:
             process_co2=e.process_co2,
             tariff=e.tariff,
             shifts=e.shifts,
+            retrofits=e.retrofits,
         )
         session.flush()
         for g in e.gateways:

@@ -93,6 +93,8 @@ class Enterprise(Base):
     tariff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # last, as revision 0004 adds it: the declared shift calendar (core/registry/fileshifts.py form)
     shifts: Mapped[str | None] = mapped_column(Text)
+    # last, as revision 0006 adds it: retrofit projects (core/registry/fileretrofits.py stored form)
+    retrofits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     gateways: Mapped[list[Gateway]] = relationship(
         back_populates="enterprise", cascade="all, delete-orphan", order_by="Gateway.gateway_id"
