@@ -17,9 +17,9 @@ from analytics.energy import FUEL_CARRIERS, comprehensive_energy
 from analytics.enterprise import EnterpriseInfo
 from analytics.quota import QuotaResult, over_quota_list
 from analytics.refs import Reference
-from analytics.rollup_job import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY, PRODUCT_DAILY
 from analytics.summary import AnalyzeOptions, BudgetPosition, budget_position, enterprise_result
 from core.influx import InfluxV1, quote_ident, quote_literal
+from core.measurements import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY, PRODUCT_DAILY
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,9 +21,10 @@ from typing import Any, Final
 from analytics.calendar import local_midnight_s
 from analytics.energy import FUEL_CARRIERS
 from analytics.enterprise import EnterpriseInfo, total_carrier
-from analytics.rollup_job import DAILY, HOURLY, counter_fields
+from analytics.rollup_job import counter_fields
 from core.domain import CARRIER_COUNTER, Carrier, MeterRole
 from core.influx import InfluxV1, quote_ident, quote_literal
+from core.measurements import CONSUMPTION_DAILY, CONSUMPTION_HOURLY
 
 DAY_S: Final = 86400
 BATCH_ENTERPRISES: Final = 200
@@ -126,7 +127,7 @@ def read_meter_coverage(influx: InfluxV1, enterprises: Sequence[EnterpriseInfo],
         lo, hi = local_midnight_s(period_from, tz), local_midnight_s(period_to, tz)
         for i in range(0, len(codes), BATCH_ENTERPRISES):
             batch = codes[i:i + BATCH_ENTERPRISES]
-            q = (f"SELECT sum(\"completeness\") AS c, sum(\"n_readings\") AS n FROM {quote_ident(DAILY)} "
+            q = (f"SELECT sum(\"completeness\") AS c, sum(\"n_readings\") AS n FROM {quote_ident(CONSUMPTION_DAILY)} "
                  f"WHERE {_in(batch)} AND time >= {lo}s AND time < {hi}s "
                  "GROUP BY \"enterprise\", \"meter\", \"quantity\"")
             for series in influx.query(q):
@@ -168,7 +169,8 @@ def read_uncovered(influx: InfluxV1, enterprises: Sequence[EnterpriseInfo], peri
                 for row in series.records():
                     raw[series.tags.get("enterprise", "")] = sum(int(row.get(f) or 0) for f in fields)
             stored: dict[str, int] = {}
-            q = f"SELECT sum(\"n_readings\") AS n FROM {quote_ident(HOURLY)} {where} GROUP BY \"enterprise\""
+            q = (f"SELECT sum(\"n_readings\") AS n FROM {quote_ident(CONSUMPTION_HOURLY)} {where} "
+                 "GROUP BY \"enterprise\"")
             for series in influx.query(q):
                 for row in series.records():
                     stored[series.tags.get("enterprise", "")] = int(row.get("n") or 0)

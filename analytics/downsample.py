@@ -16,8 +16,8 @@ from typing import Final
 
 from core.domain import GAUGE_KEYS
 from core.influx import InfluxV1, Series, line, quote_ident
+from core.measurements import READING_HOURLY
 
-MEASUREMENT: Final = "reading_hourly"
 STATS: Final = ("mean", "min", "max", "count")
 TAGS: Final = ("enterprise", "gateway", "meter")
 HOUR: Final = 3600
@@ -53,7 +53,7 @@ def hourly_lines(series: Iterable[Series]) -> list[str]:
                     continue
                 fields[key] = int(value) if key.endswith("_count") else float(value)
             if any(k.endswith("_count") and v for k, v in fields.items()):
-                out.append(line(MEASUREMENT, tags, {k: v for k, v in fields.items() if not (
+                out.append(line(READING_HOURLY, tags, {k: v for k, v in fields.items() if not (
                     k.endswith("_count") and not v)}, int(record["time"])))
     return out
 
@@ -69,7 +69,7 @@ class DownsampleReport:
 
 def last_downsampled_hour(influx: InfluxV1) -> int | None:
     """Timestamp of the newest `reading_hourly` point (None before the first run)."""
-    for s in influx.query(f"SELECT * FROM {quote_ident(MEASUREMENT)} ORDER BY time DESC LIMIT 1"):
+    for s in influx.query(f"SELECT * FROM {quote_ident(READING_HOURLY)} ORDER BY time DESC LIMIT 1"):
         for record in s.records():
             return int(record["time"])
     return None

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from core.influx import line
+from core.measurements import ENTERPRISE_INFO
 
-MEASUREMENT = "enterprise_info"
 UNKNOWN = "未登记"  # county/industry missing in the registry: still selectable, never an empty tag
 
 
@@ -44,7 +44,7 @@ def lines(rows: Iterable[InfoRow], days: Iterable[dt.date]) -> list[str]:
     for row in rows:
         tags = {"enterprise": row.code, "county": row.county or UNKNOWN, "industry": row.industry or UNKNOWN}
         fields: dict[str, str | float | int | bool] = {"name": row.name or row.code, "product": row.product or ""}
-        out.extend(line(MEASUREMENT, tags, fields, local_midnight_s(day, row.timezone)) for day in day_list)
+        out.extend(line(ENTERPRISE_INFO, tags, fields, local_midnight_s(day, row.timezone)) for day in day_list)
     return out
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from core.influx import InfluxV1, line, quote_ident, quote_literal
-from core.marks import HOUR_S, MARK_MEASUREMENT, mark_source, parse_hours
+from core.marks import HOUR_S, mark_source, parse_hours
+from core.measurements import ROLLUP_CURSOR
 
-CURSOR_MEASUREMENT: Final = "rollup_cursor"
 ALL: Final = "all"
 """The scope of a run over the whole registry."""
 
@@ -44,7 +44,7 @@ def writers(influx: InfluxV1) -> list[str]:
 def read_cursor(influx: InfluxV1, scope: str = ALL) -> dict[str, int]:
     """Per writer, the newest mark time (epoch ns) a finished run of `scope` consumed."""
     out: dict[str, int] = {}
-    q = f"SELECT * FROM {quote_ident(CURSOR_MEASUREMENT)} WHERE \"scope\" = {quote_literal(scope)}"
+    q = f"SELECT * FROM {quote_ident(ROLLUP_CURSOR)} WHERE \"scope\" = {quote_literal(scope)}"
     for series in influx.query(q, epoch="ns"):
         for row in series.records():
             out.update({k: int(v) for k, v in row.items() if k not in ("time", "scope") and v is not None})
@@ -82,7 +82,7 @@ def read_new_marks(influx: InfluxV1, cursor: dict[str, int]) -> NewMarks:
 def advance(influx: InfluxV1, through: dict[str, int], scope: str = ALL) -> None:
     """Store the cursor after a successful run (fields of the one point merge: other writers keep theirs)."""
     if through:
-        influx.write(line(CURSOR_MEASUREMENT, {"scope": scope}, dict(sorted(through.items()))) + " 0",
+        influx.write(line(ROLLUP_CURSOR, {"scope": scope}, dict(sorted(through.items()))) + " 0",
                      precision="ns")
 
 
@@ -98,5 +98,5 @@ def dirty_ranges(hours: set[int], merge_gap_h: int) -> list[tuple[int, int]]:
     return out
 
 
-__all__ = ["ALL", "CURSOR_MEASUREMENT", "MARK_MEASUREMENT", "NewMarks", "advance", "dirty_ranges", "read_cursor",
+__all__ = ["ALL", "NewMarks", "advance", "dirty_ranges", "read_cursor",
            "read_new_marks", "writers"]

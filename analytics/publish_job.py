@@ -31,14 +31,10 @@ from analytics.quota import OVER_QUOTA, QuotaResult
 from analytics.refs import Reference
 from analytics.report.city import FINDING_NAMES
 from analytics.report.job import diagnose_enterprises
-from analytics.rollup_job import HOURLY
 from analytics.summary import AnalyzeOptions
 from core.influx import InfluxV1, line, quote_ident, quote_literal
+from core.measurements import ACTIVITY_INDEX, CONSUMPTION_HOURLY, ENTERPRISE_ANALYSIS, ENTERPRISE_TOU_DAILY, FINDING
 
-ANALYSIS = "enterprise_analysis"
-TOU_DAILY = "enterprise_tou_daily"
-ACTIVITY = "activity_index"
-FINDING = "finding"
 FINDING_CODES = tuple(FINDING_NAMES)
 """The contract's finding codes: each gets a point per diagnosed enterprise and month (`present` 1 or 0)."""
 SEVERITY = {"low": 1, "medium": 2, "high": 3}
@@ -123,8 +119,8 @@ def analysis_fields(result: Mapping[str, Any], quota: QuotaResult) -> dict[str, 
 def analysis_line(result: Mapping[str, Any], quota: QuotaResult, period: Period) -> str:
     """One point at the local midnight starting the analysed period (`from`, in the enterprise's zone)."""
     start = local_midnight_s(dt.date.fromisoformat(result["from"]), result.get("timezone") or "Asia/Shanghai")
-    return line(ANALYSIS, {"enterprise": result["enterprise"], "period": period}, analysis_fields(result, quota),
-                start)
+    return line(ENTERPRISE_ANALYSIS, {"enterprise": result["enterprise"], "period": period},
+                analysis_fields(result, quota), start)
 
 
 def activity_windows(day: dt.date) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
@@ -145,7 +141,7 @@ def activity_lines(by: str, groups: Iterable[GroupActivity], time_s: int) -> lis
         if g.index is not None:
             fields["activity_index"] = float(round(g.index, 6))
         group = UNKNOWN if g.group == "unknown" else g.group  # as enterprise_info, so $county/$industry match
-        out.append(line(ACTIVITY, {"by": by, "group": group}, fields, time_s))
+        out.append(line(ACTIVITY_INDEX, {"by": by, "group": group}, fields, time_s))
     return out
 
 
@@ -204,7 +200,7 @@ def tou_split(hourly: Iterable[tuple[int, float]], timezone: str,
 
 def tou_lines(code: str, timezone: str, split: Mapping[dt.date, Mapping[str, float]]) -> list[str]:
     """`enterprise_tou_daily` points: tags enterprise, period; field kwh; time = local midnight of the day."""
-    return [line(TOU_DAILY, {"enterprise": code, "period": period}, {"kwh": float(round(kwh, 6))},
+    return [line(ENTERPRISE_TOU_DAILY, {"enterprise": code, "period": period}, {"kwh": float(round(kwh, 6))},
                  local_midnight_s(day, timezone))
             for day, per in sorted(split.items()) for period, kwh in sorted(per.items())]
 
@@ -221,7 +217,7 @@ def read_hourly_electricity(influx: InfluxV1, enterprises: list[EnterpriseInfo],
     for i in range(0, len(codes), BATCH_ENTERPRISES):
         batch = codes[i:i + BATCH_ENTERPRISES]
         where = " OR ".join(f"\"enterprise\" = {quote_literal(c)}" for c in batch)
-        q = (f"SELECT \"value\" FROM {quote_ident(HOURLY)} WHERE ({where}) AND \"quantity\" = 'energy_kwh' "
+        q = (f"SELECT \"value\" FROM {quote_ident(CONSUMPTION_HOURLY)} WHERE ({where}) AND \"quantity\" = 'energy_kwh' "
              f"AND time >= {start_s}s AND time < {end_s}s GROUP BY \"enterprise\", \"meter\"")
         for series in influx.query(q):
             code, meter = series.tags.get("enterprise", ""), series.tags.get("meter", "")

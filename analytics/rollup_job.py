@@ -30,13 +30,15 @@ from analytics.consumption import CounterSpec, counter_intervals, hourly_arrays
 from analytics.enterprise import EnterpriseInfo, MeterInfo, enterprises_daily, products_daily
 from analytics.marks import ALL, advance, dirty_ranges, read_cursor, read_new_marks
 from core.domain import COUNTER_KEYS
-from core.influx import RAW_MEASUREMENT, InfluxV1, line, quote_ident, quote_literal
-
-HOURLY: Final = "consumption_hourly"
-DAILY: Final = "consumption_daily"
-ENTERPRISE_DAILY: Final = "enterprise_daily"
-ENTERPRISE_MONTHLY: Final = "enterprise_monthly"
-PRODUCT_DAILY: Final = "product_daily"
+from core.influx import InfluxV1, line, quote_ident, quote_literal
+from core.measurements import (
+    CONSUMPTION_DAILY,
+    CONSUMPTION_HOURLY,
+    ENTERPRISE_DAILY,
+    ENTERPRISE_MONTHLY,
+    PRODUCT_DAILY,
+    READING,
+)
 
 HOUR_S: Final = 3600
 DAY_S: Final = 86400
@@ -100,7 +102,7 @@ def counter_fields(influx: InfluxV1) -> list[str]:
     """The counter quantities the raw layer holds (`SHOW FIELD KEYS`), sorted. A raw retention policy goes in
     the `rp` parameter: InfluxDB 2.x answers meta queries from the bucket the (db, rp) mapping names."""
     keys: set[str] = set()
-    q = f"SHOW FIELD KEYS FROM {quote_ident(RAW_MEASUREMENT)}"
+    q = f"SHOW FIELD KEYS FROM {quote_ident(READING)}"
     for series in (influx.query(q) if influx.raw_rp is None else influx.query(q, rp=influx.raw_rp)):
         keys.update(row["fieldKey"] for row in series.records())
     return sorted(keys & COUNTER_KEYS)
@@ -132,7 +134,7 @@ def raw_counts(influx: InfluxV1, fields: list[str], start_s: int, end_s: int, bu
 def stored_counts(influx: InfluxV1, start_s: int, end_s: int, bucket: str, codes: list[str] | None = None) -> Counts:
     """Raw readings the stored hourly rollups were computed from, per enterprise, meter, counter and bucket."""
     where = f"{_in(codes)} AND " if codes else ""
-    q = (f"SELECT sum(\"n_readings\") AS n FROM {quote_ident(HOURLY)} WHERE {where}time >= {_t(start_s)} "
+    q = (f"SELECT sum(\"n_readings\") AS n FROM {quote_ident(CONSUMPTION_HOURLY)} WHERE {where}time >= {_t(start_s)} "
          f"AND time < {_t(end_s)} GROUP BY time({bucket}), \"enterprise\", \"meter\", \"quantity\" fill(none)")
     out: Counts = {}
     for series in influx.query(q):
@@ -340,7 +342,8 @@ def roll_up_calendar(influx: InfluxV1, enterprises: list[EnterpriseInfo], lo: in
     last_day = pd.Timestamp(hi - 1, unit="s", tz="UTC").tz_convert(tz).date()
     day_lo = local_midnight_s(first_day, tz)
     day_hi = local_midnight_s(last_day + dt.timedelta(days=1), tz)
-    stored = _read(influx, HOURLY, HOURLY_FIELDS, codes, day_lo, day_hi, ("enterprise", "meter", "quantity"))
+    stored = _read(influx, CONSUMPTION_HOURLY, HOURLY_FIELDS, codes, day_lo, day_hi,
+                   ("enterprise", "meter", "quantity"))
     meter_daily = daily_from_hourly(stored.rename(columns={"time": "hour_s"}), tz)
     day_s = {d: local_midnight_s(d, tz) for d in meter_daily["day"].unique()} if not meter_daily.empty else {}
     meter_daily["time"] = meter_daily["day"].map(day_s)
@@ -348,7 +351,7 @@ def roll_up_calendar(influx: InfluxV1, enterprises: list[EnterpriseInfo], lo: in
     prod_daily = products_daily(meter_daily, by_code)
     for frame in (ent_daily, prod_daily):
         frame["time"] = frame["day"].map(day_s)
-    lines = _lines(DAILY, meter_daily, ("enterprise", "meter", "quantity"), HOURLY_FIELDS, "time")
+    lines = _lines(CONSUMPTION_DAILY, meter_daily, ("enterprise", "meter", "quantity"), HOURLY_FIELDS, "time")
     lines += _lines(ENTERPRISE_DAILY, ent_daily, ("enterprise", "carrier"), DAILY_TOTAL_FIELDS, "time")
     lines += _lines(PRODUCT_DAILY, prod_daily, ("enterprise", "product", "carrier"), DAILY_TOTAL_FIELDS, "time")
     _write(influx, lines)
@@ -424,7 +427,8 @@ def run_rollup(influx: InfluxV1, enterprises: list[EnterpriseInfo], *, now_s: in
         for (lo, hi), codes in sorted(widened_spans(influx, list(batch), fields, start, end, horizon).items()):
             group = [batch[c] for c in codes]
             rows = recompute_hours(influx, group, fields, lo, hi, horizon)
-            _write(influx, _lines(HOURLY, rows, ("enterprise", "meter", "quantity"), HOURLY_FIELDS, "hour_s"))
+            _write(influx, _lines(CONSUMPTION_HOURLY, rows, ("enterprise", "meter", "quantity"), HOURLY_FIELDS,
+                                  "hour_s"))
             report.hours += len(rows)
             for code in codes:
                 old = report.dirty.get(code, (lo, hi))

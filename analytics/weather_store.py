@@ -15,8 +15,8 @@ from analytics.calendar import local_midnight_s
 from analytics.weather import WeatherDays
 from core.domain import DEFAULT_TIMEZONE
 from core.influx import InfluxV1, line, quote_ident, quote_literal
+from core.measurements import WEATHER
 
-MEASUREMENT = "weather"
 WEATHER_TZ = DEFAULT_TIMEZONE
 """Weather days are local days of Asia/Shanghai (the project's time zone); a point sits at their midnight."""
 BATCH = 5000
@@ -25,7 +25,7 @@ BATCH = 5000
 def weather_lines(county: str, days: WeatherDays, tz: str = WEATHER_TZ) -> list[str]:
     """Line protocol of a county's days: tag `county`, fields `temp_c` (and `station`, a string, when known)."""
     extra: dict[str, str] = {"station": days.station} if days.station else {}
-    return [line(MEASUREMENT, {"county": county}, {"temp_c": float(temp), **extra}, local_midnight_s(day, tz))
+    return [line(WEATHER, {"county": county}, {"temp_c": float(temp), **extra}, local_midnight_s(day, tz))
             for day, temp in days.temps.items()]
 
 
@@ -47,7 +47,7 @@ def read_weather(influx: InfluxV1, counties: Iterable[str], first_day: dt.date,
     if not wanted or end_day <= first_day:
         return {}
     cond = " OR ".join(f"\"county\" = {quote_literal(c)}" for c in wanted)
-    q = (f"SELECT \"temp_c\" FROM {quote_ident(MEASUREMENT)} WHERE ({cond}) "
+    q = (f"SELECT \"temp_c\" FROM {quote_ident(WEATHER)} WHERE ({cond}) "
          f"AND time >= {local_midnight_s(first_day, WEATHER_TZ)}s AND time < {local_midnight_s(end_day, WEATHER_TZ)}s "
          f"GROUP BY \"county\"")
     out: dict[str, pd.Series] = {}

@@ -16,7 +16,6 @@ from analytics.coverage import total_meters
 from analytics.energy import FUEL_CARRIERS
 from analytics.enterprise import EnterpriseInfo
 from analytics.refs import Reference
-from analytics.rollup_job import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY
 from analytics.safety.rules import Severity
 from analytics.safety.summary import load_alarms, summarise
 from api.indicators import (
@@ -33,6 +32,7 @@ from api.indicators import (
 from api.orders import verify_order
 from api.params import next_month
 from core.influx import InfluxV1, quote_ident, quote_literal
+from core.measurements import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY
 
 PROFILE_FIGURES = ("energy", "tce", "co2_t", "output_t", "intensity_kgce_per_t", "completeness")
 

@@ -15,6 +15,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from core.influx import quote_ident, quote_literal
+from core.measurements import READING
 
 HOUR: Final = 3600
 DAY: Final = 86400
@@ -65,7 +66,7 @@ def base_grouping(interval: Interval, tz: ZoneInfo, start: dt.date, end: dt.date
 
 
 def gauge_query(code: str, quantity: str, start_s: int, end_s: int, width_s: int, offset_s: int,
-                meter: str | None = None, source: str = '"reading"') -> str:
+                meter: str | None = None, source: str = quote_ident(READING)) -> str:
     """InfluxQL for per-meter sum and count of a gauge per base bucket of the raw `reading` measurement
     (`source`: its FROM target, `core.influx.raw_source` of the raw retention policy)."""
     field = quote_ident(quantity)

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from analytics.calendar import monthly_from_daily
-from analytics.rollup_job import DAILY, HOURLY
 from api.series import Interval, aggregate, base_grouping, bucket_starts, gauge_query, local_midnight_utc_s, rows_of
 from core.influx import InfluxV1, quote_ident, quote_literal
+from core.measurements import CONSUMPTION_DAILY, CONSUMPTION_HOURLY
 
 ROLLUP_FIELDS = ("value", "estimated", "completeness", "n_readings")
 
@@ -75,7 +75,7 @@ def counter_series(influx: InfluxV1, req: Request) -> dict[str, list[dict[str, A
     """meter → points {start, value (consumption), samples, completeness, estimated} from the rollups."""
     tz = ZoneInfo(req.timezone)
     start_s, end_s = local_midnight_utc_s(req.start, tz), local_midnight_utc_s(req.end, tz)
-    measurement = HOURLY if req.interval is Interval.HOUR else DAILY
+    measurement = CONSUMPTION_HOURLY if req.interval is Interval.HOUR else CONSUMPTION_DAILY
     starts = list(bucket_starts(req.interval, tz, req.start, req.end))
     out: dict[str, list[dict[str, Any]]] = {}
     for s in influx.query(_rollup_query(measurement, req, start_s, end_s)):

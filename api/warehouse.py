@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from analytics.calendar import local_midnight_s
-from analytics.rollup_job import HOURLY
 from analytics.warehouse import (
     NO_LOAD_SHARE,
     READING_GAP_S,
@@ -29,9 +28,8 @@ from analytics.warehouse import (
 from api.indicators import PERIOD_COMPLETE
 from core.domain import Carrier, MeterRole
 from core.influx import InfluxV1, quote_literal
+from core.measurements import CONSUMPTION_HOURLY, READING
 from core.registry.models import Meter
-
-RAW = "reading"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +75,7 @@ def read_report(influx: InfluxV1, code: str, meters: WarehouseMeters, start_s: i
     temp_ids = [m["meter"] for m in meters.temperatures]
     hourly = pd.DataFrame()
     if load_ids:
-        hourly = _frame(influx, f'SELECT "value", "completeness" FROM "{HOURLY}" WHERE {where} '
+        hourly = _frame(influx, f'SELECT "value", "completeness" FROM "{CONSUMPTION_HOURLY}" WHERE {where} '
                                 f"AND \"quantity\" = 'energy_kwh' AND {_meters_clause(load_ids)} GROUP BY \"meter\"",
                         ["value", "completeness"])
     stats, raw = pd.DataFrame(), pd.DataFrame()
@@ -141,8 +139,8 @@ def warehouse_figures(influx: InfluxV1, code: str, timezone: str, meters: Wareho
                        "hours": len(range(start_s, end_s, 3600))},
             "meters": meters.loads + meters.temperatures,
             "completeness": report.completeness,
-            "sources": {"refrigeration": f"{HOURLY} (energy_kwh, multiplier applied)",
-                        "temperature": f"{RAW}.temp_c (raw readings)"},
+            "sources": {"refrigeration": f"{CONSUMPTION_HOURLY} (energy_kwh, multiplier applied)",
+                        "temperature": f"{READING}.temp_c (raw readings)"},
             "rules": {
                 "no_data_hour": "no rollup row for the hour, or completeness 0",
                 "no_load_hour": f"measured hour below {NO_LOAD_SHARE:.0%} of the meter's median measured hour",

@@ -12,10 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.influx import line
+from core.measurements import COLLECTOR_STATS, DEADLETTER_COUNT, GATEWAY_STATUS
 
-STATS = "collector_stats"
-DEADLETTERS = "deadletter_count"
-GATEWAY_STATUS = "gateway_status"
 UNREGISTERED = "-"
 """`enterprise` tag of dead letters whose topic names no registered enterprise (keeps the tag bounded)."""
 
@@ -62,7 +60,7 @@ def stats_line(collector: str, now: StatsSnapshot, before: StatsSnapshot | None,
     if batches > 0:
         seconds = now.write_seconds_sum - (before.write_seconds_sum if before else 0.0)
         fields["write_seconds_mean"] = float(max(seconds, 0.0) / batches)
-    return line(STATS, {"collector": collector}, fields, time_s)
+    return line(COLLECTOR_STATS, {"collector": collector}, fields, time_s)
 
 
 def deadletter_lines(collector: str, counts: Mapping[tuple[str, str | None], int], time_s: int) -> list[str]:
@@ -71,7 +69,7 @@ def deadletter_lines(collector: str, counts: Mapping[tuple[str, str | None], int
     Deltas, not totals: `sum("count")` over any range is the number of dead letters in it. The
     `collector` tag keeps two collectors flushing in the same second from overwriting each other.
     """
-    return [line(DEADLETTERS, {"collector": collector, "enterprise": enterprise or UNREGISTERED, "reason": reason},
+    return [line(DEADLETTER_COUNT, {"collector": collector, "enterprise": enterprise or UNREGISTERED, "reason": reason},
                  {"count": int(n)}, time_s)
             for (reason, enterprise), n in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
             if n > 0]

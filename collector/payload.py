@@ -21,14 +21,13 @@ from core.domain import (
     QUANTITIES,
     QuantityKind,
 )
+from core.measurements import READING
 from core.telemetry import (
     _ID_MATCH,
     Topic,
     decode,
     timestamp_seconds,
 )
-
-MEASUREMENT: Final = "reading"
 
 
 class Reason:
@@ -211,7 +210,7 @@ def parse_telemetry(
     if "ts" in doc and doc["ts"] is not None:
         batch_ts = timestamp_seconds(doc["ts"], tz_name)
     latest = now + MAX_FUTURE_SECONDS
-    prefix = f"{MEASUREMENT},enterprise={enterprise},gateway="
+    prefix = f"{READING},enterprise={enterprise},gateway="
     series_gateway = resolver.series_gateway
     fixed_gateway = getattr(resolver, "meter_gateways", None) == {}  # no registered meters: the topic's gateway
     registered = resolver.meters(enterprise)

@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 from collector.metrics import Metrics
 from collector.spool import Spool
-from core.influx import RAW_MEASUREMENT, InfluxError, InfluxV1
+from core.influx import InfluxError, InfluxV1
 from core.marks import IngestMarks
+from core.measurements import READING
 
 log = logging.getLogger("enerdiag.collector")
 
@@ -164,7 +165,7 @@ def split_readings(body: bytes) -> tuple[bytes, bytes]:
     return b"\n".join(readings), b"\n".join(others)
 
 
-_READING_PREFIX = RAW_MEASUREMENT.encode() + b","
+_READING_PREFIX = READING.encode() + b","
 
 
 def _readings_in(body: bytes) -> int:

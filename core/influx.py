@@ -15,11 +15,10 @@ from typing import Any
 import httpx
 from influxdb_client.client.write.point import Point
 
+from core.measurements import READING
 from core.settings import Settings, get_settings
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-RAW_MEASUREMENT = "reading"
-"""The raw layer's measurement (CONTRACTS.md section 3); it may live in its own retention policy (`raw_source`)."""
 
 
 class InfluxError(RuntimeError):
@@ -80,8 +79,8 @@ def raw_source(rp: str | None = None) -> str:
     """The InfluxQL FROM target of raw readings: `"reading"` in the default retention policy, else
     `"<rp>"."reading"` (settings `influx_raw_rp`)."""
     if rp is None:
-        return quote_ident(RAW_MEASUREMENT)
-    return f"{quote_ident(rp)}.{quote_ident(RAW_MEASUREMENT)}"
+        return quote_ident(READING)
+    return f"{quote_ident(rp)}.{quote_ident(READING)}"
 
 
 class InfluxV1:

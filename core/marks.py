@@ -21,12 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from core.influx import RAW_MEASUREMENT, line, quote_ident
+from core.influx import line, quote_ident
+from core.measurements import INGEST_MARK, READING
 
-MARK_MEASUREMENT: Final = "ingest_mark"
 HOUR_S: Final = 3600
 
-_READING = re.compile(rb"^" + re.escape(RAW_MEASUREMENT.encode()) + rb",(\S+) \S+ (\d+)$", re.MULTILINE)
+_READING = re.compile(rb"^" + re.escape(READING.encode()) + rb",(\S+) \S+ (\d+)$", re.MULTILINE)
 _SCALE: Final = {"s": 1, "ms": 1_000, "u": 1_000_000, "ns": 1_000_000_000}
 
 
@@ -104,7 +104,7 @@ class IngestMarks:
         self.rp = rp  # the retention policy of the readings: a mark lives as long as what it describes
         self._last_ns = 0
         self._lock = threading.Lock()
-        self._prefix = line(MARK_MEASUREMENT, {"writer": writer}, {"x": 0}).rsplit(" ", 1)[0] + " "
+        self._prefix = line(INGEST_MARK, {"writer": writer}, {"x": 0}).rsplit(" ", 1)[0] + " "
 
     def lines(self, found: dict[str, Touched]) -> list[str]:
         """The mark points of one write, stamped now (ns), each later than every earlier mark of this writer.
@@ -141,5 +141,5 @@ def _string(value: str) -> str:
 def mark_source(rp: str | None = None) -> str:
     """The InfluxQL FROM target of the marks (in the readings' retention policy when they have their own)."""
     if rp is None:
-        return quote_ident(MARK_MEASUREMENT)
-    return f"{quote_ident(rp)}.{quote_ident(MARK_MEASUREMENT)}"
+        return quote_ident(INGEST_MARK)
+    return f"{quote_ident(rp)}.{quote_ident(INGEST_MARK)}"

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from core.measurements import ENTERPRISE_ANALYSIS, READING, SAFETY_ALARM
 from dashboards.common import RAW_READING, RAW_RP_NAME
 from dashboards.health import gateway_recent_rate
 from dashboards.model import DATASOURCE_UID
 
 FOLDER = "能耗监测 Energy"
 ALL_ENTERPRISES = '"enterprise" =~ /.*/'
-ALERT_RAW_READING = f'"{RAW_RP_NAME}"."reading"'
+ALERT_RAW_READING = f'"{RAW_RP_NAME}"."{READING}"'
 """Raw readings as the alert rules read them. Grafana alerting expands no dashboard variables, so the rules name
 the production stack's raw retention policy (docker-compose.yml sets ENERDIAG_INFLUX_RAW_RP=raw and
 deploy/influxdb maps it onto the raw bucket); these rules are provisioned there only."""
@@ -88,7 +89,7 @@ def rules() -> dict[str, list[AlertRule]]:
     safety = AlertRule(
         uid="enerdiag-safety-open",
         title="电气安全告警未关闭 Safety alarm open",
-        query=('SELECT last("open") AS "open" FROM "safety_alarm" '
+        query=(f'SELECT last("open") AS "open" FROM "{SAFETY_ALARM}" '
                f'WHERE {ALL_ENTERPRISES} AND $timeFilter GROUP BY "enterprise", "meter", "rule"'),
         range_s=30 * 86400,
         op="gt",
@@ -101,7 +102,7 @@ def rules() -> dict[str, list[AlertRule]]:
     over_quota = AlertRule(
         uid="enerdiag-over-quota",
         title="单位产品能耗超定额 Over quota",
-        query=('SELECT last("over_quota") AS "over_quota" FROM "enterprise_analysis" '
+        query=(f'SELECT last("over_quota") AS "over_quota" FROM "{ENTERPRISE_ANALYSIS}" '
                f"WHERE {ALL_ENTERPRISES} AND \"period\" = 'month' AND $timeFilter GROUP BY \"enterprise\""),
         range_s=62 * 86400,
         op="gt",

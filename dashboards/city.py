@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from core.measurements import (
+    ACTIVITY_INDEX,
+    ENTERPRISE_ANALYSIS,
+    ENTERPRISE_DAILY,
+    ENTERPRISE_MONTHLY,
+    FINDING,
+    SAFETY_ALARM,
+)
 from dashboards.common import (
     DASHBOARD_LINKS,
     DAY_BUCKET,
@@ -18,7 +26,7 @@ from dashboards.model import Dashboard, Expect, Link, Panel, Target
 UID = "enerdiag-city"
 
 _ELEC_MONTH = Target(
-    'SELECT sum("value") AS "kwh" FROM "enterprise_monthly" '
+    f'SELECT sum("value") AS "kwh" FROM "{ENTERPRISE_MONTHLY}" '
     f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter GROUP BY \"enterprise\"",
     Expect(("kwh",), ("enterprise",)),
     ref_id="A",
@@ -59,7 +67,7 @@ def _breakdown(by: str, label: str, x: int) -> Panel:
 def _analysis_stats(stat: dict[str, object]) -> tuple[Panel, ...]:
     """tce today and this month, CO2 this month, enterprises over quota this month (enterprise_analysis)."""
     def analysis_sum(field: str, alias: str, period: str) -> Target:
-        return Target(f'SELECT sum("{field}") AS "{alias}" FROM "enterprise_analysis" '
+        return Target(f'SELECT sum("{field}") AS "{alias}" FROM "{ENTERPRISE_ANALYSIS}" '
                       f"WHERE \"period\" = '{period}' AND {ENTERPRISE_MATCH} AND $timeFilter", Expect((alias,)))
 
     return (
@@ -89,7 +97,7 @@ def _activity_panels(stat: dict[str, object]) -> tuple[Panel, ...]:
             "timeseries", f"运行指数（按{label}）",
             f"Operation index per {by} and day: 100 × energy use (tce/day) of the 7 days ending that day over the "
             "28 days before, summed over the enterprises with ≥ 90 % data in both windows (activity_index).",
-            (Target('SELECT mean("activity_index") AS "activity_index" FROM "activity_index" '
+            (Target(f'SELECT mean("activity_index") AS "activity_index" FROM "{ACTIVITY_INDEX}" '
                     f"WHERE \"by\" = '{by}' AND \"group\" =~ /^${by}$/ AND $timeFilter "
                     f'GROUP BY {DAY_BUCKET}, "group" fill(none)',
                     Expect(("activity_index",), ("group",)), alias="$tag_group"),),
@@ -100,7 +108,7 @@ def _activity_panels(stat: dict[str, object]) -> tuple[Panel, ...]:
     return (
         Panel("stat", "全市运行指数", "City operation index of the latest day: 100 × tce/day of the last 7 days over "
               "the 28 days before (activity_index, by city; 100 = as busy as the previous four weeks).",
-              (Target('SELECT last("activity_index") AS "activity_index" FROM "activity_index" '
+              (Target(f'SELECT last("activity_index") AS "activity_index" FROM "{ACTIVITY_INDEX}" '
                       "WHERE \"by\" = 'city' AND $timeFilter", Expect(("activity_index",))),),
               (0, 36, 4, 8), unit="none", decimals=1, options=stat),
         per_group("county", "区县", 4),
@@ -112,7 +120,7 @@ def _savings_panel(stat: dict[str, object]) -> Panel:
     """This month's savings potential of the diagnosis findings (finding, written by the publish job)."""
     return Panel("stat", "本月节能潜力 Savings potential", "Estimated savings (CNY, assumed prices) of this month's "
                  "diagnosis findings summed over the selected enterprises (finding, present = 1; month to date).",
-                 (Target('SELECT sum("savings_cny") AS "savings_cny" FROM "finding" '
+                 (Target(f'SELECT sum("savings_cny") AS "savings_cny" FROM "{FINDING}" '
                          f'WHERE "present" = 1 AND {ENTERPRISE_MATCH} AND $timeFilter', Expect(("savings_cny",))),),
                  (0, 44, 6, 5), unit="none", decimals=0, time_from="now/M", options=stat)
 
@@ -120,7 +128,7 @@ def _savings_panel(stat: dict[str, object]) -> Panel:
 def dashboard() -> Dashboard:
     """The city overview for the industry bureau."""
     today_sum = (
-        'SELECT sum("value") AS "{alias}" FROM "enterprise_daily" '
+        f'SELECT sum("value") AS "{{alias}}" FROM "{ENTERPRISE_DAILY}" '
         f"WHERE \"carrier\" = '{{carrier}}' AND {ENTERPRISE_MATCH} AND $timeFilter"
     )
     stat = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
@@ -137,7 +145,7 @@ def dashboard() -> Dashboard:
               (Target(today_sum.format(alias="kwh", carrier="electricity"), Expect(("kwh",))),),
               (8, 0, 4, 5), unit="kwatth", time_from="now/d", options=stat),
         Panel("stat", "本月用电量", "Electricity imported this calendar month so far, kWh, from enterprise_monthly.",
-              (Target('SELECT sum("value") AS "kwh" FROM "enterprise_monthly" '
+              (Target(f'SELECT sum("value") AS "kwh" FROM "{ENTERPRISE_MONTHLY}" '
                       f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter",
                       Expect(("kwh",))),),
               (12, 0, 4, 5), unit="kwatth", time_from="now/M", options=stat),
@@ -145,20 +153,20 @@ def dashboard() -> Dashboard:
               (Target(today_sum.format(alias="m3", carrier="natural_gas"), Expect(("m3",))),),
               (16, 0, 4, 5), unit="m3", time_from="now/d", options=stat),
         Panel("stat", "今日新增安全告警", "Electrical-safety alarms opened today (safety_alarm, docs/safety.md).",
-              (Target('SELECT count("state") AS "opened" FROM "safety_alarm" '
+              (Target(f'SELECT count("state") AS "opened" FROM "{SAFETY_ALARM}" '
                       f"WHERE \"state\" = 'open' AND {ENTERPRISE_MATCH} AND $timeFilter",
                       Expect(("opened",))),),
               (20, 0, 4, 5), unit="none", time_from="now/d", options=stat,
               thresholds=((None, "green"), (1, "red"))),
         Panel("timeseries", "全市逐日用电量", "Electricity per local day summed over the selected enterprises, kWh.",
-              (Target('SELECT sum("value") AS "用电量" FROM "enterprise_daily" '
+              (Target(f'SELECT sum("value") AS "用电量" FROM "{ENTERPRISE_DAILY}" '
                       f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter "
                       f"GROUP BY {DAY_BUCKET} fill(none)",
                       Expect(("用电量",))),),
               (0, 5, 12, 8), unit="kwatth", custom={"drawStyle": "bars", "fillOpacity": 60}),
         Panel("table", "本月各能源品种消费", "This month's consumption per carrier (units: electricity kWh, "
               "natural_gas/water m3, steam/coal/diesel/output t, heat GJ, reactive kvarh).",
-              (Target('SELECT sum("value") AS "value" FROM "enterprise_monthly" '
+              (Target(f'SELECT sum("value") AS "value" FROM "{ENTERPRISE_MONTHLY}" '
                       f'WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY "carrier"',
                       Expect(("value",), ("carrier",), min_series=2), result_format="table"),),
               (12, 5, 12, 8), time_from="now/M", decimals=1),

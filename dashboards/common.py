@@ -8,9 +8,9 @@ chain county → industry → enterprise, and every panel filters on `$enterpris
 from __future__ import annotations
 
 from core.domain import QUANTITIES
+from core.measurements import ENTERPRISE_ANALYSIS, ENTERPRISE_INFO, READING
 from dashboards.model import Expect, Link, Panel, RetentionVariable, Target, Variable
 
-ENTERPRISE_INFO = "enterprise_info"
 ENTERPRISE_DASHBOARD_UID = "enerdiag-enterprise"
 
 # Every panel filters on the (multi-value) enterprise variable with the regex form Grafana documents
@@ -28,7 +28,7 @@ RAW_RP = RetentionVariable(
                 "(ENERDIAG_INFLUX_RAW_RP), else autogen (the default policy; InfluxDB 2.x maps autogen too).",
 )
 
-RAW_READING = f'"${RAW_RP.name}"."reading"'
+RAW_READING = f'"${RAW_RP.name}"."{READING}"'
 """FROM target of raw readings in panel queries: works with and without a separate raw retention policy."""
 
 
@@ -129,7 +129,7 @@ def over_quota_panel(grid: tuple[int, int, int, int]) -> Panel:
         "(grade 3), worst first by excess over the limit (%); gap in tce for the month. Click a row to open "
         "the enterprise dashboard.",
         (Target('SELECT "excess_pct", "intensity_kgce_per_t" AS "intensity", "quota_limit_kgce_per_t" AS "limit", '
-                '"gap_tce" FROM "enterprise_analysis" '
+                f'"gap_tce" FROM "{ENTERPRISE_ANALYSIS}" '
                 f"WHERE \"period\" = 'month' AND \"over_quota\" = 1 AND {ENTERPRISE_MATCH} AND $timeFilter "
                 'GROUP BY "enterprise"',
                 Expect(("excess_pct", "intensity", "limit", "gap_tce"), ("enterprise",)), result_format="table"),

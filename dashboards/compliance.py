@@ -6,6 +6,7 @@ The quota terms and data quality come from the rollups; quota grades, tce and CO
 
 from __future__ import annotations
 
+from core.measurements import ENTERPRISE_ANALYSIS, ENTERPRISE_DAILY, PRODUCT_DAILY, SAFETY_ALARM
 from dashboards.common import (
     DASHBOARD_LINKS,
     DAY_BUCKET,
@@ -32,11 +33,11 @@ def dashboard() -> Dashboard:
         Panel("table", "产品用能与产量（按企业）", "Per enterprise and product over the time range: electricity "
               "of the product's process meters (product_daily, kWh) and the enterprise's output (t). Their "
               "ratio, converted to kgce/t, is what the quota standard grades.",
-              (Target('SELECT sum("value") AS "process_kwh" FROM "product_daily" '
+              (Target(f'SELECT sum("value") AS "process_kwh" FROM "{PRODUCT_DAILY}" '
                       f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter "
                       'GROUP BY "enterprise", "product"',
                       Expect(("process_kwh",), ("enterprise", "product")), result_format="table"),
-               Target('SELECT sum("value") AS "output_t" FROM "enterprise_daily" '
+               Target(f'SELECT sum("value") AS "output_t" FROM "{ENTERPRISE_DAILY}" '
                       f"WHERE \"carrier\" = 'output' AND {ENTERPRISE_MATCH} AND $timeFilter GROUP BY \"enterprise\"",
                       Expect(("output_t",), ("enterprise",)), ref_id="B", result_format="table"),
                info),
@@ -46,7 +47,7 @@ def dashboard() -> Dashboard:
               "time range: Σ day completeness (enterprise_daily) / days of the range, a day without data counting 0 "
               "(missing is never full); figures built on incomplete data are weak evidence.",
               (Target('SELECT sum("completeness") * 86400000 / ($__to - $__from) AS "completeness" '
-                      'FROM "enterprise_daily" '
+                      f'FROM "{ENTERPRISE_DAILY}" '
                       f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter "
                       'GROUP BY "enterprise"',
                       Expect(("completeness",), ("enterprise",)), result_format="table"),
@@ -57,16 +58,16 @@ def dashboard() -> Dashboard:
               links=(Link("企业详情 Enterprise detail", enterprise_link()),)),
         Panel("timeseries", "全市产量与用电（逐日）", "Electricity (kWh) and product output (t) per local day over "
               "the selected enterprises: the city-level trend behind unit-product intensity.",
-              (Target('SELECT sum("value") AS "kwh" FROM "enterprise_daily" '
+              (Target(f'SELECT sum("value") AS "kwh" FROM "{ENTERPRISE_DAILY}" '
                       f"WHERE \"carrier\" = 'electricity' AND {ENTERPRISE_MATCH} AND $timeFilter "
                       f"GROUP BY {DAY_BUCKET} fill(none)", Expect(("kwh",)), alias="用电 kWh"),
-               Target('SELECT sum("value") AS "t" FROM "enterprise_daily" '
+               Target(f'SELECT sum("value") AS "t" FROM "{ENTERPRISE_DAILY}" '
                       f"WHERE \"carrier\" = 'output' AND {ENTERPRISE_MATCH} AND $timeFilter "
                       f"GROUP BY {DAY_BUCKET} fill(none)", Expect(("t",)), ref_id="B", alias="产量 t")),
               (0, 10, 14, 8), custom={"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10}),
         Panel("timeseries", "安全告警（逐日新增，按级别）", "Electrical-safety alarms opened per local day and "
               "severity (safety_alarm).",
-              (Target('SELECT count("state") AS "opened" FROM "safety_alarm" '
+              (Target(f'SELECT count("state") AS "opened" FROM "{SAFETY_ALARM}" '
                       f"WHERE \"state\" = 'open' AND {ENTERPRISE_MATCH} AND $timeFilter "
                       f'GROUP BY {DAY_BUCKET}, "severity" fill(none)',
                       Expect(("opened",), ("severity",)), alias="$tag_severity"),),
@@ -77,7 +78,7 @@ def dashboard() -> Dashboard:
               "and scope 2, and the weakest energy-carrier completeness of any day.",
               (Target('SELECT sum("tce") AS "tce", sum("co2_t") AS "co2_t", sum("scope1_t") AS "scope1_t", '
                       'sum("scope2_t") AS "scope2_t", min("completeness") AS "completeness" '
-                      "FROM \"enterprise_analysis\" WHERE \"period\" = 'day' AND "
+                      f"FROM \"{ENTERPRISE_ANALYSIS}\" WHERE \"period\" = 'day' AND "
                       f'{ENTERPRISE_MATCH} AND $timeFilter GROUP BY "enterprise"',
                       Expect(("tce", "co2_t", "scope1_t", "scope2_t", "completeness"), ("enterprise",)),
                       result_format="table"),
@@ -90,7 +91,7 @@ def dashboard() -> Dashboard:
               "(enterprise_analysis, period month).",
               (Target('SELECT last("quota_grade") AS "quota_grade", last("intensity_kgce_per_t") AS "intensity", '
                       'last("quota_limit_kgce_per_t") AS "limit", last("output_t") AS "output_t" '
-                      "FROM \"enterprise_analysis\" WHERE \"period\" = 'month' AND "
+                      f"FROM \"{ENTERPRISE_ANALYSIS}\" WHERE \"period\" = 'month' AND "
                       f'{ENTERPRISE_MATCH} AND $timeFilter GROUP BY "enterprise"',
                       Expect(("quota_grade", "intensity", "limit", "output_t"), ("enterprise",)),
                       result_format="table"),

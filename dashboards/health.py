@@ -7,6 +7,7 @@ the gateways' MQTT status messages (`gateway_status`) to InfluxDB (collector/hea
 from __future__ import annotations
 
 from core.domain import COUNTER_KEYS
+from core.measurements import COLLECTOR_STATS, CONSUMPTION_HOURLY, DEADLETTER_COUNT, GATEWAY_STATUS
 from dashboards.common import (
     DASHBOARD_LINKS,
     ENTERPRISE_MATCH,
@@ -45,22 +46,22 @@ STATUS_LOOKBACK = "30d"
 def collector_panels(stat: dict[str, object]) -> tuple[Panel, ...]:
     """Ingest rate, dead letters, spool and write latency per collector; gateways online by the status topic."""
     line_style = {"drawStyle": "line", "lineWidth": 1, "fillOpacity": 10}
-    last_status = ('SELECT last("online") AS "online" FROM "gateway_status" '
+    last_status = (f'SELECT last("online") AS "online" FROM "{GATEWAY_STATUS}" '
                    f'WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY "enterprise", "gateway"')
     return (
         Panel("timeseries", "采集写入速率（按采集器）", "Readings stored and MQTT messages received per second by "
               "each collector (collector_stats stored_per_s / received_per_s: the collector's own rate between "
               "two of its points, averaged per interval).",
-              (Target('SELECT mean("stored_per_s") AS "readings_per_s" FROM "collector_stats" '
+              (Target(f'SELECT mean("stored_per_s") AS "readings_per_s" FROM "{COLLECTOR_STATS}" '
                       'WHERE $timeFilter GROUP BY time($__interval), "collector" fill(none)',
                       Expect(("readings_per_s",), ("collector",)), alias="$tag_collector 读数/秒"),
                Target('SELECT mean("received_per_s") AS "messages_per_s" '
-                      'FROM "collector_stats" WHERE $timeFilter GROUP BY time($__interval), "collector" fill(none)',
+                      f'FROM "{COLLECTOR_STATS}" WHERE $timeFilter GROUP BY time($__interval), "collector" fill(none)',
                       Expect(("messages_per_s",), ("collector",)), ref_id="B", alias="$tag_collector 消息/秒")),
               (0, 24, 12, 8), unit="none", interval="1m", time_from="24h", custom=line_style),
         Panel("timeseries", "死信（按原因）", "Dead letters per interval and reason, all collectors "
               "(deadletter_count; details: `enerdiag deadletters` on the collector host).",
-              (Target('SELECT sum("count") AS "deadletters" FROM "deadletter_count" WHERE $timeFilter '
+              (Target(f'SELECT sum("count") AS "deadletters" FROM "{DEADLETTER_COUNT}" WHERE $timeFilter '
                       'GROUP BY time($__interval), "reason" fill(none)',
                       Expect(("deadletters",), ("reason",)), alias="$tag_reason"),),
               (12, 24, 12, 8), unit="none", interval="1m", time_from="24h",
@@ -69,9 +70,9 @@ def collector_panels(stat: dict[str, object]) -> tuple[Panel, ...]:
               "(InfluxDB unreachable; 0 normally), backpressure (1 while the spool is full and nothing is "
               "acknowledged) and the mean InfluxDB write latency per batch, s.",
               (Target('SELECT max("spool_depth") AS "spool_batches", max("backpressure") AS "backpressure" '
-                      'FROM "collector_stats" WHERE $timeFilter GROUP BY time($__interval), "collector" fill(none)',
+                      f'FROM "{COLLECTOR_STATS}" WHERE $timeFilter GROUP BY time($__interval), "collector" fill(none)',
                       Expect(("spool_batches", "backpressure"), ("collector",)), alias="$tag_collector $col"),
-               Target('SELECT mean("write_seconds_mean") AS "write_s" FROM "collector_stats" WHERE $timeFilter '
+               Target(f'SELECT mean("write_seconds_mean") AS "write_s" FROM "{COLLECTOR_STATS}" WHERE $timeFilter '
                       'GROUP BY time($__interval), "collector" fill(none)',
                       Expect(("write_s",), ("collector",)), ref_id="B", alias="$tag_collector 写入延迟 s")),
               (0, 32, 12, 8), unit="none", interval="1m", time_from="24h", custom=line_style),
@@ -86,7 +87,7 @@ def collector_panels(stat: dict[str, object]) -> tuple[Panel, ...]:
               options={"sortBy": [{"displayName": "online", "desc": False}], "showHeader": True}),
         Panel("table", "死信（按原因与企业）", "Dead letters in the time range per reason and enterprise "
               "('-' = the topic named no registered enterprise).",
-              (Target('SELECT sum("count") AS "deadletters" FROM "deadletter_count" WHERE $timeFilter '
+              (Target(f'SELECT sum("count") AS "deadletters" FROM "{DEADLETTER_COUNT}" WHERE $timeFilter '
                       'GROUP BY "reason", "enterprise"',
                       Expect(("deadletters",), ("reason", "enterprise")), result_format="table"),),
               (0, 40, 24, 8), time_from="24h",
@@ -136,7 +137,7 @@ def dashboard() -> Dashboard:
               "the rollup has not caught up (or readings arrived late).",
               (Target(f'SELECT {raw_counters} AS "raw" FROM {RAW_READING} WHERE {ENTERPRISE_MATCH} AND $timeFilter '
                       "GROUP BY time(1h) fill(0)", Expect(("raw",)), alias="原始读数"),
-               Target('SELECT sum("n_readings") AS "rolled_up" FROM "consumption_hourly" '
+               Target(f'SELECT sum("n_readings") AS "rolled_up" FROM "{CONSUMPTION_HOURLY}" '
                       f"WHERE {ENTERPRISE_MATCH} AND $timeFilter GROUP BY time(1h) fill(0)",
                       Expect(("rolled_up",)), ref_id="B", alias="已汇总")),
               (0, 16, 24, 8), unit="none", time_from="48h",

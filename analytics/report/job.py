@@ -33,10 +33,10 @@ from analytics.safety.alarms import Alarm
 from analytics.safety.summary import load_alarms
 from analytics.weather_store import read_weather
 from core.influx import InfluxV1, quote_ident, quote_literal
+from core.measurements import CONSUMPTION_HOURLY
 from core.registry.fileshifts import parse_shifts
 from core.registry.models import Enterprise
 
-HOURLY = "consumption_hourly"
 DEMAND_WINDOW = "15m"
 """Demand is the mean power over 15-minute windows, as two-part tariff demand meters measure it."""
 
@@ -67,7 +67,7 @@ def _where(code: str, lo: int, hi: int) -> str:
 
 def read_hourly(influx: InfluxV1, code: str, lo: int, hi: int) -> pd.DataFrame:
     """`consumption_hourly` rows of one enterprise in [lo, hi) (epoch s)."""
-    q = (f"SELECT \"value\", \"estimated\", \"completeness\", \"anomalies\" FROM {quote_ident(HOURLY)} "
+    q = (f"SELECT \"value\", \"estimated\", \"completeness\", \"anomalies\" FROM {quote_ident(CONSUMPTION_HOURLY)} "
          f"{_where(code, lo, hi)} GROUP BY \"meter\", \"quantity\"")
     rows = [{"meter": r["meter"], "quantity": r["quantity"], "hour_s": int(r["time"]),
              "value": float(r.get("value") or 0.0), "estimated": float(r.get("estimated") or 0.0),

@@ -20,8 +20,8 @@ import orjson
 from analytics.safety.alarms import Alarm, AlarmEvent
 from analytics.safety.rules import Severity
 from core.influx import line
+from core.measurements import SAFETY_ALARM
 
-MEASUREMENT: Final = "safety_alarm"
 FILENAME: Final = "safety_alarms.sqlite3"
 _STATE: Final = {"open": "open", "escalate": "escalate", "close": "closed"}
 
@@ -41,7 +41,7 @@ def event_line(event: AlarmEvent) -> str:
     if a.end is not None:
         fields["end_s"] = int(a.end.timestamp())
     tags = {"enterprise": a.enterprise, "meter": a.meter, "rule": a.rule, "severity": a.severity.label}
-    return line(MEASUREMENT, tags, fields, event.at)
+    return line(SAFETY_ALARM, tags, fields, event.at)
 
 
 def alarm_lines(alarms: Iterable[Alarm]) -> list[str]:

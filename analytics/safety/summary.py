@@ -13,8 +13,8 @@ from typing import Any
 
 from analytics.safety.alarms import Alarm
 from analytics.safety.rules import RULES, Severity
-from analytics.safety.store import MEASUREMENT
 from core.influx import InfluxV1, quote_literal
+from core.measurements import SAFETY_ALARM
 
 
 def alarms_from_points(records: Iterable[dict[str, Any]]) -> list[Alarm]:
@@ -43,7 +43,7 @@ def alarms_from_points(records: Iterable[dict[str, Any]]) -> list[Alarm]:
 def load_alarms(influx: InfluxV1, enterprise: str, start_s: int, end_s: int) -> list[Alarm]:
     """Alarms of an enterprise with a point in [start_s, end_s) (an alarm open before the period and still
     open has its points earlier: look back far enough, e.g. 90 days, to see it)."""
-    q = (f'SELECT * FROM "{MEASUREMENT}" WHERE "enterprise" = {quote_literal(enterprise)} '
+    q = (f'SELECT * FROM "{SAFETY_ALARM}" WHERE "enterprise" = {quote_literal(enterprise)} '
          f"AND time >= {int(start_s)}s AND time < {int(end_s)}s")
     return alarms_from_points(r for s in influx.query(q) for r in s.records())
 

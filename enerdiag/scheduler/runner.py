@@ -30,14 +30,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.domain import DEFAULT_TIMEZONE
 from core.influx import InfluxError, InfluxV1, line
+from core.measurements import SCHEDULER_JOB
 from core.registry import jobs as leases
 from enerdiag.scheduler.jobs import JobSpec
 
 log = logging.getLogger(__name__)
 
-STATUS_MEASUREMENT: Final = "scheduler_job"
-"""InfluxDB measurement of finished runs: tags `job`, `replica`; fields `duration_s`, `ok` (1/0), `exit_code`,
-`error` (docs/schema.md)."""
 ANCHOR: Final = dt.datetime(2026, 1, 1, tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
 """Slots are counted from this local midnight (plus the job's offset): every replica computes the same ones."""
 LEASE_S: Final = 60.0
@@ -221,7 +219,7 @@ class JobRunner:
         host = self.holder.split(":", 1)[0]
         try:
             with self.influx() as influx:
-                influx.write([line(STATUS_MEASUREMENT, {"job": outcome.job, "replica": host}, fields,
+                influx.write([line(SCHEDULER_JOB, {"job": outcome.job, "replica": host}, fields,
                                    int(time.time()))])
         except (InfluxError, OSError) as exc:
             log.warning("scheduler: %s: status not written to InfluxDB: %s", outcome.job, exc)

@@ -7,8 +7,9 @@ import pytest
 
 from analytics.consumption import CounterEvent
 from analytics.enterprise import EnterpriseInfo, MeterInfo
-from analytics.rollup_job import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY, HOURLY, run_rollup
+from analytics.rollup_job import run_rollup
 from core.influx import InfluxV1, line
+from core.measurements import CONSUMPTION_HOURLY, ENTERPRISE_DAILY, ENTERPRISE_MONTHLY
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +64,7 @@ def test_rollup_exact_local_days_late_data_and_idempotence(services, influx_db) 
     seed(influx, skip_hours=(3, 6))  # a 3-hour hole in M01: 03:00..06:00 local on day 1
     first = run_rollup(influx, [PLANT], now_s=NOW, since_s=DAY0 - 86400)
     assert first.dirty and CODE in first.dirty
-    hourly = query_rows(influx, f"SELECT * FROM {HOURLY} WHERE meter='M01' AND time >= {DAY0}s "
+    hourly = query_rows(influx, f"SELECT * FROM {CONSUMPTION_HOURLY} WHERE meter='M01' AND time >= {DAY0}s "
                                 f"AND time < {DAY0 + 6 * H}s")
     # the hole is spread: 3 h × 30 kWh = 90 kWh over three hours, estimated, completeness 0
     assert [r["value"] for r in hourly] == pytest.approx([30.0] * 6)
@@ -86,17 +87,17 @@ def test_rollup_exact_local_days_late_data_and_idempotence(services, influx_db) 
     assert monthly[0]["value"] == pytest.approx(1439.5)
 
     # a second run finds nothing to do and changes nothing
-    snapshot = query_rows(influx, f"SELECT * FROM {HOURLY}")
+    snapshot = query_rows(influx, f"SELECT * FROM {CONSUMPTION_HOURLY}")
     again = run_rollup(influx, [PLANT], now_s=NOW, since_s=DAY0 - 86400)
     assert again.dirty == {}
-    assert query_rows(influx, f"SELECT * FROM {HOURLY}") == snapshot
+    assert query_rows(influx, f"SELECT * FROM {CONSUMPTION_HOURLY}") == snapshot
 
     # the late readings arrive: their hours are recomputed, now measured
     seed(influx)
     late = run_rollup(influx, [PLANT], now_s=NOW, since_s=DAY0 - 86400)
     # only the hours that changed (3..6 h), widened to the neighbouring readings' hours (2 h and 6 h)
     assert late.dirty[CODE] == (DAY0 + 2 * H, DAY0 + 7 * H)
-    hourly = query_rows(influx, f"SELECT * FROM {HOURLY} WHERE meter='M01' AND time >= {DAY0}s "
+    hourly = query_rows(influx, f"SELECT * FROM {CONSUMPTION_HOURLY} WHERE meter='M01' AND time >= {DAY0}s "
                                 f"AND time < {DAY0 + 6 * H}s")
     assert [r["completeness"] for r in hourly] == pytest.approx([1.0] * 6)
     assert [r["estimated"] for r in hourly] == pytest.approx([0.0] * 6)
@@ -121,7 +122,7 @@ def test_a_long_silent_meter_widens_only_its_own_enterprise(services, influx_db)
     # the quiet meter's 10-day gap (240 kWh over 240 hours) is spread, 1 kWh an hour, estimated
     assert first_run.dirty[quiet.code] == (DAY0, day + 2 * H)
     assert first_run.dirty[busy.code] == (day, day + 2 * H)
-    gap = query_rows(influx, f"SELECT value, estimated FROM {HOURLY} WHERE enterprise='{quiet.code}' "
+    gap = query_rows(influx, f"SELECT value, estimated FROM {CONSUMPTION_HOURLY} WHERE enterprise='{quiet.code}' "
                              f"AND time >= {DAY0}s AND time < {day}s")
     assert len(gap) == 240
     assert {round(r["value"], 9) for r in gap} == {1.0}

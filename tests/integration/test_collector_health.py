@@ -9,12 +9,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from collector.health import DEADLETTERS, GATEWAY_STATUS, STATS, UNREGISTERED
+from collector.health import UNREGISTERED
 from collector.loadgen import Publisher, messages, telemetry_topic
 from collector.payload import Reason
 from collector.registry_view import load_snapshot
 from collector.service import Collector, CollectorConfig
 from core.influx import InfluxV1
+from core.measurements import COLLECTOR_STATS, DEADLETTER_COUNT, GATEWAY_STATUS
 from tests.integration.test_collector_e2e import ENT, OTHER, make_registry, wait_for
 
 pytestmark = pytest.mark.integration
@@ -40,7 +41,7 @@ def running(services, influx_db: str, tmp_path: Path) -> Iterator[tuple[Collecto
 def _last_stats(influx: InfluxV1, collector: str) -> dict[str, float]:
     series = influx.query(f'SELECT last("stored") AS "stored", last("received") AS "received", '
                           f'last("deadlettered") AS "deadlettered", last("spool_depth") AS "spool_depth" '
-                          f"FROM \"{STATS}\" WHERE \"collector\" = '{collector}'")
+                          f"FROM \"{COLLECTOR_STATS}\" WHERE \"collector\" = '{collector}'")
     if not series:
         return {}
     return dict(zip(series[0].columns, series[0].values[0], strict=True))
@@ -65,7 +66,7 @@ def test_stats_deadletters_and_gateway_status_reach_influxdb(running) -> None:  
     assert collector.metrics.readings_stored == 200  # health points are not counted as readings
 
     def dead() -> dict[tuple[str, str], int]:
-        series = influx.query(f'SELECT sum("count") FROM "{DEADLETTERS}" GROUP BY "reason", "enterprise"')
+        series = influx.query(f'SELECT sum("count") FROM "{DEADLETTER_COUNT}" GROUP BY "reason", "enterprise"')
         return {(s.tags["reason"], s.tags["enterprise"]): s.values[0][1] for s in series}
 
     assert wait_for(lambda: sum(dead().values()) == 4), dead()
@@ -91,6 +92,6 @@ def test_stats_are_spooled_while_influxdb_refuses_and_replayed(running) -> None:
     finally:
         collector.sink.influx = healthy
     assert wait_for(lambda: collector.metrics.spool_batches == 0, timeout=10)
-    series = influx.query(f'SELECT max("spool_depth") FROM "{STATS}" WHERE "collector" = \'{client}\'')
+    series = influx.query(f'SELECT max("spool_depth") FROM "{COLLECTOR_STATS}" WHERE "collector" = \'{client}\'')
     assert series[0].values[0][1] >= 1  # points taken while spooling were replayed, spool depth included
     assert collector.metrics.readings_replayed == 0 == collector.metrics.readings_spooled

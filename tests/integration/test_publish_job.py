@@ -14,11 +14,12 @@ from typer.testing import CliRunner
 
 from analytics.analyze_job import analyze
 from analytics.calendar import local_midnight_s
-from analytics.publish_job import ANALYSIS, FINDING, FINDING_CODES, GRADE_OVER, SEVERITY, TOU_DAILY, day_periods
+from analytics.publish_job import FINDING_CODES, GRADE_OVER, SEVERITY, day_periods
 from analytics.registry_view import load_enterprises
 from analytics.report.job import all_registry_facts, diagnose_enterprises
 from analytics.rollup_job import run_rollup
 from core.influx import InfluxV1, line
+from core.measurements import ACTIVITY_INDEX, ENTERPRISE_ANALYSIS, ENTERPRISE_INFO, ENTERPRISE_TOU_DAILY, FINDING
 from core.reference import get_reference
 from core.registry.db import dispose_engines, session_scope
 from core.registry.loader import load_registry_file
@@ -91,7 +92,7 @@ def test_feed_writes_analysis_tou_and_info_and_is_idempotent(services, registry:
     reference = get_reference()
     expected = {r["enterprise"]: (r, q) for r, q in analyze(influx, enterprises, DAY, DAY + dt.timedelta(days=1),
                                                            reference)}
-    rows = influx.query(f'SELECT * FROM "{ANALYSIS}" GROUP BY "enterprise", "period"')
+    rows = influx.query(f'SELECT * FROM "{ENTERPRISE_ANALYSIS}" GROUP BY "enterprise", "period"')
     got = {(s.tags["enterprise"], s.tags["period"]): s.records()[0] for s in rows}
     assert set(got) == {(OVER, "day"), (OVER, "month"), (GOOD, "day"), (GOOD, "month")}
     assert got[(OVER, "month")]["time"] == DAY0  # 1 December is the first of its month too
@@ -106,7 +107,7 @@ def test_feed_writes_analysis_tou_and_info_and_is_idempotent(services, registry:
     assert got[(GOOD, "day")]["over_quota"] == 0 and got[(GOOD, "day")]["quota_grade"] == 1
 
     table = day_periods(reference, DAY)
-    tou = influx.query(f'SELECT "kwh" FROM "{TOU_DAILY}" GROUP BY "enterprise", "period"')
+    tou = influx.query(f'SELECT "kwh" FROM "{ENTERPRISE_TOU_DAILY}" GROUP BY "enterprise", "period"')
     split = {(s.tags["enterprise"], s.tags["period"]): s.values[0][1] for s in tou}
     for code in (OVER, GOOD):  # only the main meter counts: sub and process meters are inside it
         assert {p: v for (c, p), v in split.items() if c == code} == {
@@ -144,7 +145,8 @@ def test_feed_writes_analysis_tou_and_info_and_is_idempotent(services, registry:
     assert "over_quota" in {w["code"] for w in withheld[OVER]}
     assert findings[(GOOD, "over_quota")]["savings_cny"] == 0.0
 
-    before = {m: _points(influx, m) for m in ("enterprise_info", ANALYSIS, TOU_DAILY, "activity_index", FINDING)}
+    published = (ENTERPRISE_INFO, ENTERPRISE_ANALYSIS, ENTERPRISE_TOU_DAILY, ACTIVITY_INDEX, FINDING)
+    before = {m: _points(influx, m) for m in published}
     # a finding an earlier run wrote that the diagnosis no longer makes: the re-run clears it (present 0, no savings)
     influx.write([line(FINDING, {"enterprise": GOOD, "code": "over_quota"},
                        {"present": 1, "severity": 3, "savings_kwh": 5.0, "savings_tce": 1.0, "savings_cny": 99.0,
@@ -154,7 +156,7 @@ def test_feed_writes_analysis_tou_and_info_and_is_idempotent(services, registry:
     assert {m: _points(influx, m) for m in before} == before
     rows = influx.query(f'SELECT * FROM "{FINDING}" GROUP BY "enterprise", "code"')
     assert {(s.tags["enterprise"], s.tags["code"]): s.records()[0] for s in rows} == findings
-    rows = influx.query(f'SELECT * FROM "{ANALYSIS}" GROUP BY "enterprise", "period"')
+    rows = influx.query(f'SELECT * FROM "{ENTERPRISE_ANALYSIS}" GROUP BY "enterprise", "period"')
     assert {(s.tags["enterprise"], s.tags["period"]): s.records()[0] for s in rows} == got
     influx.close()
 
@@ -172,10 +174,10 @@ def test_a_2018_period_without_a_tou_edition_is_fed_and_reported(services, regis
     fed = runner.invoke(app(), ["dashboards", "feed", "--from", "2018-02-01", "--to", "2018-02-02"])
     assert fed.exit_code == 0, fed.output
     assert "no shanxi time-of-use edition in force on 2018-02-01" in fed.output
-    rows = influx.query(f'SELECT * FROM "{ANALYSIS}" WHERE "period" = \'day\' GROUP BY "enterprise"')
+    rows = influx.query(f'SELECT * FROM "{ENTERPRISE_ANALYSIS}" WHERE "period" = \'day\' GROUP BY "enterprise"')
     day = {s.tags["enterprise"]: s.records()[0] for s in rows}
     assert day[OVER]["tce"] > 5  # 24,000 kWh and 2,400 m3 of gas: energy and tce are there
-    assert _points(influx, TOU_DAILY) == 0
+    assert _points(influx, ENTERPRISE_TOU_DAILY) == 0
     findings = influx.query(f'SELECT * FROM "{FINDING}" GROUP BY "enterprise", "code"')
     assert {s.tags["code"] for s in findings} >= set(FINDING_CODES)
     out = tmp_path / "2018.html"

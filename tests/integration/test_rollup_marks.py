@@ -20,14 +20,14 @@ from typer.testing import CliRunner
 
 from analytics.analyze_job import read_periods
 from analytics.enterprise import EnterpriseInfo, MeterInfo
-from analytics.marks import CURSOR_MEASUREMENT, read_cursor
+from analytics.marks import read_cursor
 from analytics.registry_view import load_enterprises
-from analytics.rollup_job import ENTERPRISE_DAILY, HOURLY, run_rollup
+from analytics.rollup_job import run_rollup
 from collector.loadgen import Publisher, telemetry_topic
 from collector.registry_view import load_snapshot
 from collector.service import Collector, CollectorConfig
 from core.influx import InfluxV1
-from core.marks import MARK_MEASUREMENT
+from core.measurements import CONSUMPTION_HOURLY, ENTERPRISE_DAILY, INGEST_MARK, ROLLUP_CURSOR
 from core.registry.db import dispose_engines, session_scope
 from core.registry.loader import load_registry_file
 from core.settings import get_settings
@@ -100,7 +100,7 @@ def test_a_2018_replay_is_rolled_up_by_a_plain_rollup_to_the_files_total(service
     influx = InfluxV1(services.influx_url, influx_db)
     assert wait_for(lambda: count_readings(influx) == 35_041, 120), count_readings(influx)
     # the collector marked what it stored: one enterprise, every hour of 2018 (local), in a few marks
-    marks = [r for s in influx.query(f'SELECT * FROM "{MARK_MEASUREMENT}"') for r in s.records()]
+    marks = [r for s in influx.query(f'SELECT * FROM "{INGEST_MARK}"') for r in s.records()]
     assert marks and {m["enterprise"] for m in marks} == {CODE}
     assert sum(m["readings"] for m in marks) == 35_041
 
@@ -113,7 +113,7 @@ def test_a_2018_replay_is_rolled_up_by_a_plain_rollup_to_the_files_total(service
     assert period.completeness["electricity"] == pytest.approx(1.0)
 
     # the cursor moved past the marks: a second plain run reads nothing and recomputes nothing
-    newest = max(r["time"] for s in influx.query(f'SELECT * FROM "{MARK_MEASUREMENT}"', epoch="ns")
+    newest = max(r["time"] for s in influx.query(f'SELECT * FROM "{INGEST_MARK}"', epoch="ns")
                  for r in s.records())
     assert read_cursor(influx) == {f"c-{influx_db}": newest}
     again = run_rollup(influx, enterprises)
@@ -163,7 +163,7 @@ def test_a_gateway_backlog_40_days_old(services, influx_db, plant) -> None:
                                    f'AND time = {int(day.timestamp())}s') for r in s.records()]
     assert len(fed) == 1 and fed[0]["tce"] > 0
     assert "operation index of" in backlog.stderr
-    rows = [r for s in influx.query(f'SELECT sum("value") AS kwh FROM "{HOURLY}" WHERE time >= {old}s '
+    rows = [r for s in influx.query(f'SELECT sum("value") AS kwh FROM "{CONSUMPTION_HOURLY}" WHERE time >= {old}s '
                                     f'AND time < {old + 24 * H}s') for r in s.records()]
     assert rows[0]["kwh"] == pytest.approx(24 * 400.0)
     daily = {r["time"]: r["value"] for s in influx.query(
@@ -172,4 +172,4 @@ def test_a_gateway_backlog_40_days_old(services, influx_db, plant) -> None:
     # nothing new: a third run reads no marks and recomputes nothing
     idle = run_rollup(influx, [info])
     assert (idle.marks, idle.hours, idle.spans) == (0, 0, {})
-    assert influx.query(f'SELECT * FROM "{CURSOR_MEASUREMENT}"')
+    assert influx.query(f'SELECT * FROM "{ROLLUP_CURSOR}"')

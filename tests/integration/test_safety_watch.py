@@ -17,12 +17,12 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from typer.testing import CliRunner
 
 from analytics.safety.context import load_context
-from analytics.safety.store import MEASUREMENT
 from analytics.safety.thresholds import RuleSet
 from analytics.safety.watch import WatchConfig, Watcher
 from collector.registry_view import load_snapshot
 from collector.service import Collector, CollectorConfig
 from core.influx import InfluxV1
+from core.measurements import SAFETY_ALARM
 from core.registry.db import init_db, session_scope
 from core.registry.models import Enterprise, Gateway, Meter
 from core.settings import get_settings
@@ -73,7 +73,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float) -> bool:
 
 
 def alarm_points(influx: InfluxV1, where: str = "") -> list[dict]:
-    return [r for s in influx.query(f'SELECT * FROM "{MEASUREMENT}" {where}') for r in s.records()]
+    return [r for s in influx.query(f'SELECT * FROM "{SAFETY_ALARM}" {where}') for r in s.records()]
 
 
 @pytest.fixture

@@ -16,9 +16,10 @@ from analytics.calendar import local_midnight_s
 from analytics.diagnosis.frames import DiagnosisFacts
 from analytics.enterprise import EnterpriseInfo, MeterInfo
 from analytics.report.context import baseline_for
-from analytics.report.job import HOURLY, read_frames
-from analytics.weather_store import MEASUREMENT, read_weather
+from analytics.report.job import read_frames
+from analytics.weather_store import read_weather
 from core.influx import InfluxV1, line
+from core.measurements import CONSUMPTION_HOURLY, WEATHER
 from core.reference import get_reference
 from core.registry.db import dispose_engines, session_scope
 from core.registry.loader import load_registry_file
@@ -67,7 +68,7 @@ def _hourly_lines(code: str, temps: np.ndarray) -> list[str]:
         start = local_midnight_s(day, TZ)
         for (meter, quantity), total in per_day.items():
             for h in range(24):
-                out.append(line(HOURLY, {"enterprise": code, "meter": meter, "quantity": quantity},
+                out.append(line(CONSUMPTION_HOURLY, {"enterprise": code, "meter": meter, "quantity": quantity},
                                 {"value": total / 24, "estimated": 0.0, "completeness": 1.0, "anomalies": 0},
                                 start + 3600 * h))
     return out
@@ -104,7 +105,7 @@ def _import(tmp_path: Path, text: str, *args: str):
 
 
 def _count(influx: InfluxV1, county: str) -> int:
-    series = influx.query(f"SELECT count(\"temp_c\") FROM \"{MEASUREMENT}\" WHERE \"county\" = '{county}'")
+    series = influx.query(f"SELECT count(\"temp_c\") FROM \"{WEATHER}\" WHERE \"county\" = '{county}'")
     return int(series[0].values[0][1]) if series else 0
 
 
