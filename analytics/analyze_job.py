@@ -15,8 +15,9 @@ from analytics.carbon import budget_window
 from analytics.coverage import expected_carriers, read_meter_coverage
 from analytics.energy import FUEL_CARRIERS, comprehensive_energy
 from analytics.enterprise import EnterpriseInfo
-from analytics.quota import QuotaResult, over_quota_list
+from analytics.quota import over_quota_list
 from analytics.refs import Reference
+from analytics.result import AnalysisResult, quota_json
 from analytics.summary import AnalyzeOptions, BudgetPosition, budget_position, enterprise_result
 from core.influx import InfluxV1, quote_ident, quote_literal
 from core.measurements import ENTERPRISE_DAILY, ENTERPRISE_MONTHLY, PRODUCT_DAILY
@@ -115,8 +116,8 @@ NO_COMPLETENESS = frozenset({"electricity_export", "reactive"})
 
 
 def analyze(influx: InfluxV1, enterprises: Iterable[EnterpriseInfo], period_from: dt.date, period_to: dt.date,
-            reference: Reference, options: AnalyzeOptions | None = None) -> list[tuple[dict[str, Any], QuotaResult]]:
-    """The section-6 object and quota assessment of every enterprise, in registry order, with the coverage of
+            reference: Reference, options: AnalyzeOptions | None = None) -> list[AnalysisResult]:
+    """The section-6 result (with its quota assessment) of every enterprise, in registry order, with the coverage of
     each registry meter (`analytics.coverage`): a carrier the registry has meters for but the period has no
     data of is null with its reason, never 0."""
     listed = list(enterprises)
@@ -178,24 +179,25 @@ def combine_periods(first: PeriodTotals, first_days: int, second: PeriodTotals, 
     return PeriodTotals(totals, completeness)
 
 
-def over_quota_rows(results: list[tuple[dict[str, Any], QuotaResult]]) -> list[dict[str, Any]]:
+def over_quota_rows(results: list[AnalysisResult]) -> list[dict[str, Any]]:
     """The city's over-quota list, worst first: enterprise, product, value, limit, gaps, standard."""
-    by_code = {r["enterprise"]: r for r, _ in results}
+    by_code = {r.enterprise: r for r in results}
     rows = []
-    for rank, (code, quota) in enumerate(over_quota_list((r["enterprise"], q) for r, q in results), start=1):
+    for rank, (code, quota) in enumerate(over_quota_list((r.enterprise, r.quota) for r in results), start=1):
+        printed = quota_json(quota)
         rows.append({
             "rank": rank,
             "enterprise": code,
             "product": quota.product,
             "standard": quota.standard,
             "unit": quota.unit,
-            "value": by_code[code]["quota"]["value"],
+            "value": printed["value"],
             "limit": quota.limit,
             "excess_share": round(quota.severity, 6),
-            "gap_per_unit": by_code[code]["quota"]["gap_per_unit"],
-            "gap_tce": by_code[code]["quota"]["gap_tce"],
-            "output_t": by_code[code]["output_t"],
-            "tce": by_code[code]["tce"],
+            "gap_per_unit": printed["gap_per_unit"],
+            "gap_tce": printed["gap_tce"],
+            "output_t": by_code[code].output_t,
+            "tce": by_code[code].tce,
         })
     return rows
 

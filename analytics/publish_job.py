@@ -23,14 +23,14 @@ from analytics.analyze_job import activity, analyze
 from analytics.calendar import local_midnight_s, next_month
 from analytics.diagnosis.finding import Finding
 from analytics.diagnosis.frames import DiagnosisFacts
-from analytics.energy import FUEL_CARRIERS
 from analytics.enterprise import EnterpriseInfo, total_carrier
 from analytics.enterprise_info import UNKNOWN, InfoRow
 from analytics.enterprise_info import lines as info_lines
-from analytics.quota import OVER_QUOTA, QuotaResult
+from analytics.quota import OVER_QUOTA
 from analytics.refs import Reference
 from analytics.report.city import FINDING_NAMES
 from analytics.report.job import diagnose_enterprises
+from analytics.result import AnalysisResult
 from analytics.summary import AnalyzeOptions
 from core.influx import InfluxV1, line, quote_ident, quote_literal
 from core.measurements import ACTIVITY_INDEX, CONSUMPTION_HOURLY, ENTERPRISE_ANALYSIS, ENTERPRISE_TOU_DAILY, FINDING
@@ -79,14 +79,14 @@ class PublishReport:
 
 # ------------------------------------------------------------------ pure: analysis results → points
 
-def analysis_fields(result: Mapping[str, Any], quota: QuotaResult) -> dict[str, float | int]:
+def analysis_fields(result: AnalysisResult) -> dict[str, float | int]:
     """The `enterprise_analysis` fields of one section-6 result (fields without a value are left out).
 
     `excess_pct`: how far above the limit, % of it (ranks products with different units); it, `gap_per_unit_kgce`
     and `gap_tce` are 0 when not over quota (always written, so a rewritten point
     never keeps an old gap: InfluxDB merges the fields of a point written twice).
     """
-    co2 = result.get("co2") or {}
+    quota, co2 = result.quota, result.co2
     fields: dict[str, float | int] = {
         "over_quota": int(quota.status == OVER_QUOTA),
         "quota_grade": GRADE_OVER if quota.status == OVER_QUOTA else (quota.grade or GRADE_NA),
@@ -94,15 +94,14 @@ def analysis_fields(result: Mapping[str, Any], quota: QuotaResult) -> dict[str, 
         "gap_tce": float(quota.gap_tce or 0.0) if quota.status == OVER_QUOTA else 0.0,
         "excess_pct": float(100.0 * quota.severity),
     }
-    for key, value in (("tce", result.get("tce")), ("output_t", result.get("output_t")),
-                       ("co2_t", result.get("co2_t")), ("scope1_t", co2.get("scope1_t")),
-                       ("scope2_t", co2.get("scope2_t"))):
+    for key, value in (("tce", result.tce), ("output_t", result.output_t), ("co2_t", result.co2_t),
+                       ("scope1_t", co2.scope1_t), ("scope2_t", co2.scope2_t)):
         # unknown (no energy data, no output counter, a grid factor that cannot be cited): left out, never 0
         if value is not None:
             fields[key] = float(value)
-    if co2.get("green_share") is not None:
-        fields["green_share"] = float(co2["green_share"])
-    intensity = quota.value if quota.value is not None else result.get("intensity_kgce_per_t")
+    if co2.green_share is not None:
+        fields["green_share"] = float(co2.green_share)
+    intensity = quota.value if quota.value is not None else result.intensity_kgce_per_t
     if intensity is not None:  # the product's process boundary when it has process meters, else the site
         fields["intensity_kgce_per_t"] = float(intensity)
     if quota.limit is not None:
@@ -110,17 +109,15 @@ def analysis_fields(result: Mapping[str, Any], quota: QuotaResult) -> dict[str, 
     if quota.quota is not None:
         fields["grade1_kgce_per_t"] = float(quota.quota.grade_1.value)
         fields["grade2_kgce_per_t"] = float(quota.quota.grade_2.value)
-    energy = [float(v) for c, v in (result.get("completeness") or {}).items()
-              if c in ("electricity", *FUEL_CARRIERS) and v is not None]
-    fields["completeness"] = min(energy) if energy else 0.0
+    fields["completeness"] = result.energy_completeness
     return fields
 
 
-def analysis_line(result: Mapping[str, Any], quota: QuotaResult, period: Period) -> str:
+def analysis_line(result: AnalysisResult, period: Period) -> str:
     """One point at the local midnight starting the analysed period (`from`, in the enterprise's zone)."""
-    start = local_midnight_s(dt.date.fromisoformat(result["from"]), result.get("timezone") or "Asia/Shanghai")
-    return line(ENTERPRISE_ANALYSIS, {"enterprise": result["enterprise"], "period": period},
-                analysis_fields(result, quota), start)
+    start = local_midnight_s(result.period_from, result.timezone or "Asia/Shanghai")
+    return line(ENTERPRISE_ANALYSIS, {"enterprise": result.enterprise, "period": period},
+                analysis_fields(result), start)
 
 
 def activity_windows(day: dt.date) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
@@ -262,11 +259,11 @@ def publish(influx: InfluxV1, enterprises: list[EnterpriseInfo], reference: TouR
     report.info_points = len(info)
     analysis: list[str] = []
     for day in day_list:
-        for result, quota in analyze(influx, enterprises, day, day + dt.timedelta(days=1), reference, options):
-            analysis.append(analysis_line(result, quota, "day"))
+        for result in analyze(influx, enterprises, day, day + dt.timedelta(days=1), reference, options):
+            analysis.append(analysis_line(result, "day"))
     for month in sorted({d.replace(day=1) for d in day_list}):
-        for result, quota in analyze(influx, enterprises, month, next_month(month), reference, options):
-            analysis.append(analysis_line(result, quota, "month"))
+        for result in analyze(influx, enterprises, month, next_month(month), reference, options):
+            analysis.append(analysis_line(result, "month"))
     _write(influx, analysis)
     report.analysis_points = len(analysis)
     today = today or dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()

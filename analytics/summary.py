@@ -1,7 +1,8 @@
 """One enterprise's period result, the object of `enerdiag analyze --json` (CONTRACTS.md section 6).
 
-Pure: carrier totals of the period (from the rollups) + registry facts + reference data in, a JSON-ready
-dict out. Every reference value used travels in `evidence` with its source and confidence mark.
+Pure: carrier totals of the period (from the rollups) + registry facts + reference data in, a typed
+`analytics.result.AnalysisResult` out (its `to_json()` is the printed object). Every reference value used
+travels in `evidence` with its source and confidence mark.
 """
 
 from __future__ import annotations
@@ -24,9 +25,14 @@ from analytics.energy import ENERGY_KEYS, FUEL_CARRIERS, Method, comprehensive_e
 from analytics.enterprise import EnterpriseInfo
 from analytics.quota import NOT_APPLICABLE, QuotaResult, assess_quota
 from analytics.refs import Reference, cited_dict
-
-DECIMALS = 6
-"""Figures are rounded to 6 decimals: below any meter's resolution, and free of float noise (0.12290000000000001)."""
+from analytics.result import (
+    AnalysisResult,
+    BalanceFigures,
+    BoundaryFigures,
+    Co2Figures,
+    Coverage,
+    rounded,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +85,6 @@ def budget_position(enterprise: EnterpriseInfo, window: tuple[dt.date, dt.date],
     return BudgetPosition(start.year, start, end, projection, completeness)
 
 
-def _r(value: float | None) -> float | None:
-    return None if value is None else round(float(value), DECIMALS) + 0.0
-
-
 def _has_data(carrier: str, totals: Mapping[str, float], completeness: Mapping[str, float]) -> bool:
     """True when the rollups had anything for `carrier` in the period (a value, or some measured coverage)."""
     return carrier in totals and (totals[carrier] != 0 or float(completeness.get(carrier) or 0.0) > 0)
@@ -98,8 +100,8 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
                       boundary: Mapping[str, float] | None = None,
                       budget: BudgetPosition | None = None,
                       expected: Sequence[str] | None = None,
-                      meters: Sequence[Mapping[str, Any]] | None = None) -> tuple[dict[str, Any], QuotaResult]:
-    """The section-6 object for [period_from, period_to) local time, and the quota assessment behind it.
+                      meters: Sequence[Mapping[str, Any]] | None = None) -> AnalysisResult:
+    """The section-6 result for [period_from, period_to) local time, with the quota assessment behind it.
 
     `boundary`: per-carrier energy of the meters mapped to the enterprise's product; when given, the
     unit-product figure and the quota use it (the product's process boundary) instead of the whole site.
@@ -158,81 +160,72 @@ def enterprise_result(enterprise: EnterpriseInfo, period_from: dt.date, period_t
     missing = _missing(sorted(unmeasured), no_energy, meters)
     if absent:
         warnings.append("no data in the period for: " + ", ".join(absent) + " (null, not 0)")
-    result: dict[str, Any] = {
-        "enterprise": enterprise.code,
-        "from": period_from.isoformat(),
-        "to": period_to.isoformat(),
-        "timezone": enterprise.timezone,
-        "energy": {k: (None if k in unmeasured else _r(v)) for k, v in energy.energy.items()
-                   if k in ENERGY_KEYS} | {k: None for k in sorted(unmeasured) if k in ENERGY_KEYS},
-        "electricity_balance": {
-            "imported_kwh": _r(balance.imported_kwh),
-            "exported_kwh": _r(balance.exported_kwh),
-            "pv_generated_kwh": _r(balance.pv_generated_kwh),
-            "pv_self_kwh": _r(balance.pv_self_kwh),
-            "net_purchased_kwh": _r(balance.net_purchased_kwh),
-        },
-        "tce": _r(energy.tce),
-        "tce_method": energy.method,
-        "co2_t": _r(carbon.co2_t),
-        "co2": {
-            "scope1_t": _r(carbon.scope1_t),
-            "scope2_t": _r(carbon.scope2_t),
-            "green_share": _r(carbon.green_share),
-            "green_kwh": _r(carbon.green_kwh),
-            "green_purchased_kwh": _r(green_applied),
-            "scope2_method": "market_based" if green_bought > 0 else "location_based",
-            "scope2_location_t": _r(location.scope2_t),
-            "intensity_t_per_t": _r(carbon.intensity_t_per_unit(output_t)),
-            **{k: v if isinstance(v, dict) else _r(v) for k, v in carbon.result_keys().items()},
-            **_budget_keys(budget),
-        },
-        "output_t": _r(output_t),
-        "intensity_kgce_per_t": _r(scoped.intensity_kgce_per_unit),
-        "boundary": {
-            "product": enterprise.product,
-            "scope": "process_meters" if boundary else "site",
-            "tce": _r(scoped.tce),
-            "output_unit": enterprise.output_unit,
-        },
-        "quota": _rounded_quota(quota),
-        "findings": [],
-        "completeness": {k: _r(v) for k, v in sorted(completeness.items())},
-        **({"coverage": {"enterprise": enterprise_completeness(completeness, expected),
-                         "carriers": {k: _r(v) for k, v in sorted(completeness.items())},
-                         "meters": list(meters or [])},
-            "missing": missing} if expected is not None else {}),
-        "evidence": {
+    carbon_keys = carbon.result_keys()
+
+    def co2_figure(value: float | None) -> float | None:
+        return None if no_energy else rounded(value)  # no energy data: CO2 and intensities unknown, not 0
+
+    co2 = Co2Figures(
+        scope1_t=co2_figure(carbon.scope1_t),
+        scope2_t=co2_figure(carbon.scope2_t),
+        green_share=co2_figure(carbon.green_share),
+        green_kwh=rounded(carbon.green_kwh),
+        green_purchased_kwh=rounded(green_applied),
+        scope2_method="market_based" if green_bought > 0 else "location_based",
+        scope2_location_t=co2_figure(location.scope2_t),
+        intensity_t_per_t=co2_figure(carbon.intensity_t_per_unit(output_t)),
+        scope1_combustion_t=co2_figure(carbon_keys["scope1_combustion_t"]),
+        scope1_process_t=rounded(carbon_keys["scope1_process_t"]),
+        grid_factor=carbon_keys["grid_factor"],
+        scope2_national_t=co2_figure(carbon_keys["scope2_national_t"]),
+        national_grid_factor=carbon_keys["national_grid_factor"],
+        **_budget_keys(budget),
+    )
+    coverage = None if expected is None else Coverage(
+        enterprise_completeness(completeness, expected), {k: rounded(v) for k, v in sorted(completeness.items())},
+        tuple(meters or ()))
+    result = AnalysisResult(
+        enterprise=enterprise.code,
+        period_from=period_from,
+        period_to=period_to,
+        timezone=enterprise.timezone,
+        energy={k: (None if k in unmeasured else rounded(v)) for k, v in energy.energy.items()
+                if k in ENERGY_KEYS} | {k: None for k in sorted(unmeasured) if k in ENERGY_KEYS},
+        electricity_balance=BalanceFigures(
+            imported_kwh=rounded(balance.imported_kwh),
+            exported_kwh=rounded(balance.exported_kwh),
+            pv_generated_kwh=rounded(balance.pv_generated_kwh),
+            pv_self_kwh=rounded(balance.pv_self_kwh),
+            net_purchased_kwh=rounded(balance.net_purchased_kwh),
+        ),
+        tce=None if no_energy else rounded(energy.tce),
+        tce_method=energy.method,
+        co2_t=None if no_energy else rounded(carbon.co2_t),
+        co2=co2,
+        output_t=None if "output" in absent else rounded(output_t),
+        intensity_kgce_per_t=None if no_energy else rounded(scoped.intensity_kgce_per_unit),
+        boundary=BoundaryFigures(
+            product=enterprise.product,
+            scope="process_meters" if boundary else "site",
+            tce=None if no_energy else rounded(scoped.tce),
+            output_unit=enterprise.output_unit,
+        ),
+        quota=quota,
+        completeness={k: rounded(v) for k, v in sorted(completeness.items())},
+        coverage=coverage,
+        missing=missing if expected is not None else None,
+        evidence={
             "tce": energy.evidence(),
             **({"boundary_tce": scoped.evidence()} if boundary else {}),
             "co2": carbon.evidence(),
             **({"grid_factor": cited_dict(carbon.grid_factor)} if carbon.grid_factor is not None else {}),
-            **({"green_power": {"purchased_kwh": {k: _r(v) for k, v in sorted(green_by_kind.items())},
+            **({"green_power": {"purchased_kwh": {k: rounded(v) for k, v in sorted(green_by_kind.items())},
                                 "method": GREEN_METHOD}} if green_bought > 0 else {}),
             **({"budget": _budget_evidence(budget)} if budget is not None else {}),
         },
-        "warnings": warnings,
-    }
-    if no_energy:
-        _null_energy_figures(result)
-    if "output" in absent:
-        result["output_t"] = None
-    return result, quota
-
-
-NO_ENERGY_FIGURES = ("tce", "co2_t", "intensity_kgce_per_t")
-NO_ENERGY_CO2 = ("scope1_t", "scope1_combustion_t", "scope2_t", "scope2_location_t", "scope2_national_t",
-                 "green_share", "intensity_t_per_t")
-
-
-def _null_energy_figures(result: dict[str, Any]) -> None:
-    """A period without energy data: its tce, CO2 and intensities are unknown, not 0."""
-    for key in NO_ENERGY_FIGURES:
-        result[key] = None
-    for key in NO_ENERGY_CO2:
-        if key in result["co2"]:
-            result["co2"][key] = None
-    result["boundary"]["tce"] = None
+        warnings=tuple(warnings),
+    )
+    return result
 
 
 def _missing(absent: Sequence[str], no_energy: bool, meters: Sequence[Mapping[str, Any]] | None) -> dict[str, str]:
@@ -259,8 +252,8 @@ def _budget_keys(budget: BudgetPosition | None) -> dict[str, Any]:
         return {"budget_year": None, "budget_t": None, "year_to_date_t": None, "projected_year_t": None,
                 "budget_status": "n/a"}
     p = budget.projection
-    return {"budget_year": budget.year, "budget_t": _r(p.budget_t), "year_to_date_t": _r(p.year_to_date_t),
-            "projected_year_t": _r(p.projected_t), "budget_status": p.status}
+    return {"budget_year": budget.year, "budget_t": rounded(p.budget_t), "year_to_date_t": rounded(p.year_to_date_t),
+            "projected_year_t": rounded(p.projected_t), "budget_status": p.status}
 
 
 def _budget_evidence(budget: BudgetPosition) -> dict[str, Any]:
@@ -268,12 +261,4 @@ def _budget_evidence(budget: BudgetPosition) -> dict[str, Any]:
     return {"from": budget.start.isoformat(), "to": budget.end.isoformat(), "days_elapsed": days,
             "days_in_year": days_in_year(budget.year),
             "method": "linear: year-to-date tCO2 × days in year / days elapsed (registry carbon_budgets)",
-            **({"completeness": _r(budget.completeness)} if budget.completeness is not None else {})}
-
-
-def _rounded_quota(quota: QuotaResult) -> dict[str, Any]:
-    out = quota.as_dict()
-    for key in ("value", "gap_per_unit", "gap_tce"):
-        if key in out:
-            out[key] = _r(out[key])
-    return out
+            **({"completeness": rounded(budget.completeness)} if budget.completeness is not None else {})}

@@ -16,6 +16,7 @@ from analytics.coverage import total_meters
 from analytics.energy import FUEL_CARRIERS
 from analytics.enterprise import EnterpriseInfo
 from analytics.refs import Reference
+from analytics.result import quota_json
 from analytics.safety.rules import Severity
 from analytics.safety.summary import load_alarms, summarise
 from api.indicators import (
@@ -57,23 +58,23 @@ def monthly_profile(influx: InfluxV1, enterprise: EnterpriseInfo, first: dt.date
     """One entry per month of [first, last]: the section-6 figures of that month and their evidence."""
     months = []
     for month in months_between(first, last):
-        result, _quota = analyze(influx, [enterprise], month, next_month(month), reference)[0]
+        result = analyze(influx, [enterprise], month, next_month(month), reference)[0]
         months.append({
             "month": month.strftime("%Y-%m"),
-            "energy": result["energy"],
-            "tce": result["tce"],
-            "co2_t": result["co2_t"],
-            "output_t": result["output_t"],
-            "intensity_kgce_per_t": result["intensity_kgce_per_t"],
-            "completeness": overall_completeness(result["completeness"]),
+            "energy": dict(result.energy),
+            "tce": result.tce,
+            "co2_t": result.co2_t,
+            "output_t": result.output_t,
+            "intensity_kgce_per_t": result.intensity_kgce_per_t,
+            "completeness": overall_completeness(dict(result.completeness)),
             "evidence": {
-                "period": {"from": result["from"], "to": result["to"]},
-                "completeness_by_carrier": result["completeness"],
-                "tce_method": result["tce_method"],
-                "co2": result["co2"],
-                "quota": result["quota"],
-                "coefficients": result["evidence"],
-                "warnings": result["warnings"],
+                "period": {"from": result.period_from.isoformat(), "to": result.period_to.isoformat()},
+                "completeness_by_carrier": dict(result.completeness),
+                "tce_method": result.tce_method,
+                "co2": result.co2.to_json(),
+                "quota": quota_json(result.quota),
+                "coefficients": dict(result.evidence),
+                "warnings": list(result.warnings),
             },
         })
     return months
@@ -159,7 +160,7 @@ def credit_indicators(influx: InfluxV1, enterprise: EnterpriseInfo, as_of: dt.da
     carriers = sorted({x["carrier"] for x in totals} & {"electricity", "output", *FUEL_CARRIERS})
     months = read_months(influx, enterprise, add_months(m, -23), add_months(m, 1))
     days = read_days(influx, enterprise, as_of - dt.timedelta(days=WINDOW_DAYS), as_of)
-    result, _quota = analyze(influx, [enterprise], add_months(m, -11), add_months(m, 1), reference)[0]
+    result = analyze(influx, [enterprise], add_months(m, -11), add_months(m, 1), reference)[0]
     monthly, monthly_evidence = monthly_indicators(months, as_of, meters)
     daily, daily_evidence, anomalies = daily_indicators(days, as_of, meters)
     period, period_evidence = period_indicators(result, meters, carriers)
@@ -175,7 +176,7 @@ def credit_indicators(influx: InfluxV1, enterprise: EnterpriseInfo, as_of: dt.da
         "anomalies": anomalies,
         "insufficient": insufficient_of(evidence),
         "evidence": evidence,
-        "warnings": result["warnings"],
+        "warnings": list(result.warnings),
     }
 
 
@@ -185,7 +186,7 @@ ORDER_FIGURES = ("order_verification", "output_t")
 def order_verification(influx: InfluxV1, enterprise: EnterpriseInfo, start: dt.date, end: dt.date,
                        expected_output_t: float, reference: Reference) -> dict[str, Any]:
     """Output of [start, end) against `expected_output_t` (see api.orders), from `analyze` results only."""
-    period, _quota = analyze(influx, [enterprise], start, end, reference)[0]
+    period = analyze(influx, [enterprise], start, end, reference)[0]
     first = add_months(start.replace(day=1), -12)
     baseline = monthly_profile(influx, enterprise, first, add_months(start.replace(day=1), -1), reference)
     out = verify_order(period, baseline, expected_output_t)

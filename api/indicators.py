@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from analytics.result import AnalysisResult, quota_json
+
 SHUTDOWN_SHARE: Final = 0.2
 """A day is a shutdown day when its electricity is below this share of the window's median day."""
 MEASURED_DAY: Final = 0.5
@@ -267,42 +269,42 @@ def _carrier_coverage(by_carrier: Mapping[str, float | None], carriers: Sequence
     return {c: _r(by_carrier.get(c)) if by_carrier.get(c) is not None else 0.0 for c in carriers}
 
 
-def period_indicators(result: Mapping[str, Any], meters: list[dict[str, str]],
+def period_indicators(result: AnalysisResult, meters: list[dict[str, str]],
                       carriers: Sequence[str] = ("electricity",)) -> tuple[dict[str, Any], dict[str, Any]]:
     """quota_status, carbon_intensity_t_per_t, green_share, completeness from `analyze` over the last 12 months.
 
     `carriers`: the carriers of the enterprise's total meters (energy and output); carbon intensity and the
     quota need each of them ≥ `PERIOD_COMPLETE`, the green share needs electricity."""
-    by_carrier = result.get("completeness") or {}
+    by_carrier = dict(result.completeness)
     electricity = by_carrier.get("electricity")
     coverage = _carrier_coverage(by_carrier, sorted(set(carriers) | {"electricity"}))
     all_ok = all((v or 0.0) >= PERIOD_COMPLETE for v in coverage.values())
     electricity_ok = (electricity or 0.0) >= PERIOD_COMPLETE
     figures = {
-        "quota_status": result["quota"]["status"] if all_ok else None,
-        "carbon_intensity_t_per_t": result["co2"]["intensity_t_per_t"] if all_ok else None,
-        "green_share": result["co2"]["green_share"] if electricity_ok else None,
+        "quota_status": result.quota.status if all_ok else None,
+        "carbon_intensity_t_per_t": result.co2.intensity_t_per_t if all_ok else None,
+        "green_share": result.co2.green_share if electricity_ok else None,
         "completeness": _r(float(electricity)) if electricity is not None else 0.0,
     }
-    period = {"from": result["from"], "to": result["to"]}
-    last = dt.date.fromisoformat(result["to"]) - dt.timedelta(days=1)
-    window = _months_window(dt.date.fromisoformat(result["from"]), last)
+    period = {"from": result.period_from.isoformat(), "to": result.period_to.isoformat()}
+    window = _months_window(result.period_from, result.period_to - dt.timedelta(days=1))
     all_rule = sufficiency(all_ok, f"every carrier of the total meters ≥ {PERIOD_COMPLETE:.0%} complete over the "
                            "window", {"completeness_by_carrier": coverage})
     electricity_rule = sufficiency(electricity_ok, f"electricity ≥ {PERIOD_COMPLETE:.0%} complete over the window",
                                    {"completeness_by_carrier": {"electricity": coverage["electricity"]}})
     evidence = {
         "quota_status": {"source": "enerdiag analyze (quota)", "period": period, "window": window, "meters": meters,
-                         "completeness": figures["completeness"], "inputs": result["quota"],
+                         "completeness": figures["completeness"], "inputs": quota_json(result.quota),
                          "sufficiency": all_rule},
         "carbon_intensity_t_per_t": {"source": "enerdiag analyze (co2)", "period": period, "window": window,
                                      "meters": meters, "completeness": figures["completeness"],
-                                     "inputs": {"co2_t": result["co2_t"], "output_t": result["output_t"],
-                                                "co2": result["co2"]},
+                                     "inputs": {"co2_t": result.co2_t, "output_t": result.output_t,
+                                                "co2": result.co2.to_json()},
                                      "sufficiency": all_rule},
         "green_share": {"source": "enerdiag analyze (co2)", "period": period, "window": window, "meters": meters,
                         "completeness": figures["completeness"],
-                        "inputs": {"co2": result["co2"], "electricity_balance": result.get("electricity_balance")},
+                        "inputs": {"co2": result.co2.to_json(),
+                                   "electricity_balance": result.electricity_balance.to_json()},
                         "sufficiency": electricity_rule},
         "completeness": {"formula": "share of the period's hours covered by readings of the electricity meters",
                          "period": period, "window": window, "meters": meters, "completeness": figures["completeness"],

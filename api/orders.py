@@ -15,6 +15,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from analytics.result import AnalysisResult
 from api.indicators import MONTH_COMPLETE, PERIOD_COMPLETE
 
 MEASURED_COVERAGE: Final = 0.9
@@ -28,13 +29,13 @@ def _r(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else round(value, DECIMALS) + 0.0
 
 
-def verify_order(period: Mapping[str, Any], baseline_months: Sequence[Mapping[str, Any]],
+def verify_order(period: AnalysisResult, baseline_months: Sequence[Mapping[str, Any]],
                  expected_output_t: float) -> dict[str, Any]:
     """The verification object from the period's `analyze` result and the preceding months' profile entries."""
-    coverage = (period.get("completeness") or {}).get("output")
-    measured = period.get("output_t")
-    electricity = (period.get("energy") or {}).get("electricity")
-    electricity_completeness = (period.get("completeness") or {}).get("electricity")
+    coverage = period.completeness.get("output")
+    measured = period.output_t
+    electricity = period.energy.get("electricity")
+    electricity_completeness = period.completeness.get("electricity")
     electricity_ok = electricity is not None and (electricity_completeness or 0.0) >= PERIOD_COMPLETE
     usable = [m for m in baseline_months if _month_usable(m)]
     ratios = [m["energy"]["electricity"] / m["output_t"] for m in usable]
@@ -73,7 +74,7 @@ def verify_order(period: Mapping[str, Any], baseline_months: Sequence[Mapping[st
         "ratio_to_expected": _r(ratio),
         "shortfall_t": _r(max(expected_output_t - output, 0.0)) if output is not None else None,
         "evidence": {
-            "period": {"from": period["from"], "to": period["to"]},
+            "period": {"from": period.period_from.isoformat(), "to": period.period_to.isoformat()},
             "measured_output_t": measured,
             "output_coverage": coverage,
             "electricity_kwh": electricity,

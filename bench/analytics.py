@@ -346,7 +346,7 @@ def bench(influxd: InfluxD, workdir: Path, n: int, rollup_only: bool = False) ->
                                   reference, AnalyzeOptions(as_of=dt.date(2026, 1, 1)))
             computed = time.perf_counter() - started
             json_started = time.perf_counter()
-            json.dumps([r for r, _ in results], ensure_ascii=False, indent=2)
+            json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2)
             json_s = time.perf_counter() - json_started
         out[f"{key}_inprocess"] = {**split(computed, influx), "json_s": round(json_s, 2), **cpu.as_dict()}
         log(f"analyze in-process {lo}..{hi}: {out[f'{key}_inprocess']}")

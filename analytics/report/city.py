@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analytics.diagnosis.finding import Finding
+from analytics.quota import OVER_QUOTA
 from analytics.report.context import t
 from analytics.report.safety import ADVICE
+from analytics.result import AnalysisResult, rounded
 from analytics.safety.rules import RULES
 
 FINDING_NAMES: dict[str, tuple[str, str]] = {
@@ -29,7 +31,7 @@ class CityRow:
     name: str
     industry: str | None
     county: str | None
-    summary: dict[str, Any] | None  # the section-6 object; None when the enterprise has no data in the period
+    summary: AnalysisResult | None  # the section-6 result; None when the enterprise has no data in the period
     findings: Sequence[Finding] = field(default_factory=tuple)
     safety_meters: int = 0  # meters with role `safety` in the registry
     open_critical: dict[str, Any] | None = None  # `analytics.report.safety.open_critical_line`, None when none
@@ -39,9 +41,8 @@ def build_city_report(rows: Sequence[CityRow], first_day: dt.date, end_day: dt.d
                       city: str = "大同市") -> dict[str, Any]:
     """Template context of the city summary report."""
     diagnosed = [r for r in rows if r.summary is not None]
-    over = sorted((r for r in diagnosed if r.summary and r.summary["quota"]["status"] == "over_quota"),
-                  key=lambda r: -(r.summary["quota"]["value"] - r.summary["quota"]["limit"])  # type: ignore[index]
-                  / r.summary["quota"]["limit"])  # type: ignore[index]
+    over = sorted((r for r in diagnosed if r.summary and r.summary.quota.status == OVER_QUOTA),
+                  key=lambda r: -r.summary.quota.severity)  # type: ignore[union-attr]
     by_code: dict[str, dict[str, float]] = {}
     for r in diagnosed:
         for f in r.findings:
@@ -63,10 +64,10 @@ def build_city_report(rows: Sequence[CityRow], first_day: dt.date, end_day: dt.d
         "diagnosed": len(diagnosed),
         "coverage": len(diagnosed) / len(rows) if rows else 0.0,
         "with_findings": sum(1 for r in diagnosed if r.findings),
-        "total_tce": round(sum(r.summary["tce"] or 0.0 for r in diagnosed if r.summary), 3),
-        "over_quota": [{"code": r.code, "name": r.name, "county": r.county, "standard": r.summary["quota"]["standard"],
-                        "value": r.summary["quota"]["value"], "limit": r.summary["quota"]["limit"],
-                        "gap_tce": r.summary["quota"].get("gap_tce")} for r in over if r.summary],
+        "total_tce": round(sum(r.summary.tce or 0.0 for r in diagnosed if r.summary), 3),
+        "over_quota": [{"code": r.code, "name": r.name, "county": r.county, "standard": r.summary.quota.standard,
+                        "value": rounded(r.summary.quota.value), "limit": r.summary.quota.limit,
+                        "gap_tce": rounded(r.summary.quota.gap_tce)} for r in over if r.summary],
         "by_code": [{"code": c, "name": t(*FINDING_NAMES.get(c, (c, c)), lang),
                      **{k: round(v, 3) for k, v in d.items()}}
                     for c, d in sorted(by_code.items(), key=lambda kv: -kv[1]["savings_tce"])],

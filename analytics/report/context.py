@@ -145,8 +145,9 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
     found, withheld = split_findings(diagnosed, meters)
     totals = frames.period_totals()
     compl = completeness(frames)
-    summary, quota = enterprise_result(frames.enterprise, frames.first_day, frames.end_day, totals,
-                                       {k: v for k, v in compl.items()}, reference)
+    summary = enterprise_result(frames.enterprise, frames.first_day, frames.end_day, totals,
+                                {k: v for k, v in compl.items()}, reference)
+    quota = summary.quota
     tab = frames.table
     kwh, kvarh = float(np.nansum(tab["kwh"])), float(np.nansum(tab["kvarh"]))
     pf = power_factor(kwh, kvarh) if not tab["kvarh"].isna().all() else None
@@ -178,7 +179,7 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
                              for k in ("savings_kwh", "savings_tce", "savings_cny", "savings_co2_t")}
     total["cny_unpriced"] = [f.code for f in found if f.savings_cny is None]  # left out of the CNY total
     coal = reference.coal_coefficient("electricity")
-    grid = summary["co2"].get("grid_factor") or cited_dict(reference.grid_emission_factor(frames.first_day.year))
+    grid = summary.co2.grid_factor or cited_dict(reference.grid_emission_factor(frames.first_day.year))
     references = [
         {"what": t("电力折标系数", "electricity standard-coal coefficient", lang),
          "value": f"{coal.value} {coal.unit}", "source": coal.source, "confidence": coal.confidence},
@@ -211,7 +212,7 @@ def build_report(frames: PlantFrames, reference: Reference, options: ReportOptio
         "industry": frames.enterprise.industry,
         "period": (frames.first_day.isoformat(), frames.end_day.isoformat()),
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "summary": summary,
+        "summary": summary.to_json(),
         "power_factor": None if pf is None else round(pf, 3),
         "pf_standard": tariff.pf_standard,
         "tou": None if tou is None else {k: round(v, 1) for k, v in tou.items()},

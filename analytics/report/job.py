@@ -140,7 +140,7 @@ def peer_rank(influx: InfluxV1, enterprise: EnterpriseInfo, peers: list[Enterpri
     if len(same) < 2:
         return None
     results = analyze(influx, same, first_day, end_day, reference)
-    intensity = {r["enterprise"]: r.get("intensity_kgce_per_t") for r, _ in results}
+    intensity = {r.enterprise: r.intensity_kgce_per_t for r in results}
     return rank_peers(intensity, {p.code: p.industry for p in same}).get(enterprise.code)
 
 
@@ -166,8 +166,8 @@ def city_rows(influx: InfluxV1, enterprises: list[EnterpriseInfo], facts: dict[s
     from analytics.analyze_job import analyze
 
     found = diagnose_enterprises(influx, enterprises, facts, first_day, end_day, reference, prices)
-    summaries = {r["enterprise"]: r for r, _ in analyze(influx, [e for e in enterprises if e.code in found],
-                                                         first_day, end_day, reference)}
+    summaries = {r.enterprise: r for r in analyze(influx, [e for e in enterprises if e.code in found],
+                                                  first_day, end_day, reference)}
     rows = []
     for e in enterprises:
         end = local_midnight_s(end_day, e.timezone)

@@ -16,7 +16,9 @@ from analytics.analyze_job import analyze as run_analyze
 from analytics.analyze_job import over_quota_rows
 from analytics.coverage import read_uncovered, uncovered_warning
 from analytics.enterprise import EnterpriseInfo
+from analytics.quota import NOT_APPLICABLE
 from analytics.registry_view import load_enterprises
+from analytics.result import AnalysisResult
 from analytics.rollup_job import RollupReport, commit_marks, run_rollup
 from analytics.summary import AnalyzeOptions
 from core.domain import DEFAULT_TIMEZONE
@@ -211,7 +213,7 @@ def register(app: typer.Typer) -> None:
                 results = run_analyze(influx, enterprises, start, end, reference, options)
                 uncovered = read_uncovered(influx, enterprises, start, end)
                 if findings and not over_quota:
-                    _attach_findings(influx, enterprises, results, start, end, reference)
+                    results = _with_findings(influx, enterprises, results, start, end, reference)
         except InfluxError as exc:
             fail(str(exc))
         except ReferenceLookupError as exc:
@@ -223,42 +225,40 @@ def register(app: typer.Typer) -> None:
             else:
                 _print_over_quota(rows)
             return
-        objects = [r for r, _ in results]
-        _warn_uncovered(objects, uncovered, start)
+        results = _with_uncovered(results, uncovered, start)
         if as_json:
-            print(json.dumps(objects, ensure_ascii=False, indent=2))
+            print(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=2))
         else:
-            _print_table(objects, enterprises)
+            _print_table(results)
 
 
-def _warn_uncovered(objects: list[dict[str, Any]], uncovered: dict[str, tuple[int, int]], start: dt.date) -> None:
+def _with_uncovered(results: list[AnalysisResult], uncovered: dict[str, tuple[int, int]],
+                    start: dt.date) -> list[AnalysisResult]:
     """Raw readings the rollups do not cover: in each result (`coverage.rollup`, a warning) and on stderr."""
-    behind = []
-    for obj in objects:
-        raw, rolled = uncovered.get(obj["enterprise"], (0, 0))
-        obj.setdefault("coverage", {})["rollup"] = {"raw_readings": raw, "rolled_up_readings": rolled}
+    behind, out = [], []
+    for result in results:
+        raw, rolled = uncovered.get(result.enterprise, (0, 0))
         warning = uncovered_warning(raw, rolled, start)
+        out.append(result.with_rollup_coverage(raw, rolled, warning))
         if warning is not None:
-            obj["warnings"].append(warning)
-            behind.append(obj["enterprise"])
+            behind.append(result.enterprise)
     if behind:
         print(f"warning: {len(behind)} enterprise(s) have raw readings in the period that the rollups do not cover "
               f"({', '.join(behind[:5])}{', …' if len(behind) > 5 else ''}): run `enerdiag rollup --since "
               f"{start.isoformat()}` and analyze again", file=sys.stderr)
+    return out
 
 
-def _attach_findings(influx: Any, enterprises: list[Any], results: list[Any], start: dt.date, end: dt.date,
-                     reference: Any) -> None:
-    """Fill each result's `findings` with the diagnosis (analytics/diagnosis) of the same period."""
+def _with_findings(influx: Any, enterprises: list[Any], results: list[AnalysisResult], start: dt.date, end: dt.date,
+                   reference: Any) -> list[AnalysisResult]:
+    """Each result with the diagnosis (analytics/diagnosis) of the same period, and the findings it withheld."""
     from analytics.report.job import all_registry_facts, diagnose_enterprises
 
     with session_scope() as session:
         facts = all_registry_facts(session, start.year)
     withheld: dict[str, list[dict[str, Any]]] = {}
     found = diagnose_enterprises(influx, enterprises, facts, start, end, reference, withheld=withheld)
-    for obj, _ in results:
-        obj["findings"] = [f.as_dict() for f in found.get(obj["enterprise"], [])]
-        obj["withheld_findings"] = withheld.get(obj["enterprise"], [])
+    return [r.with_findings(found.get(r.enterprise, []), withheld.get(r.enterprise, [])) for r in results]
 
 
 def _activity(enterprises: list[EnterpriseInfo], period: tuple[dt.date, dt.date], by: str, base_from: str | None,
@@ -293,18 +293,18 @@ def _activity(enterprises: list[EnterpriseInfo], period: tuple[dt.date, dt.date]
               f"{g['tce_per_day']:.3f} / {g['base_tce_per_day']:.3f}")
 
 
-def _print_table(objects: list[dict[str, Any]], enterprises: list[EnterpriseInfo]) -> None:
+def _print_table(results: list[AnalysisResult]) -> None:
     print("企业 enterprise       | 综合能耗 tce | CO2 t      | 产量 t     | 单耗 kgce/t | 限额 quota")
-    for obj in objects:
-        q = obj["quota"]
-        quota = q["status"]
-        if q["status"] != "n/a":
-            quota = f"{q['status']} (grade {q['grade'] or '>3'}, limit {q['limit']})"
-        print(f"{obj['enterprise']:<20} | {_num(obj['tce'], 11, 3)} | {_num(obj['co2_t'], 10, 3)} | "
-              f"{_num(obj['output_t'], 10, 3)} | {_num(obj['intensity_kgce_per_t'], 11, 2)} | {quota}")
-        coverage = (obj.get("coverage") or {}).get("enterprise")
+    for r in results:
+        q = r.quota
+        quota = q.status
+        if q.status != NOT_APPLICABLE:
+            quota = f"{q.status} (grade {q.grade or '>3'}, limit {q.limit})"
+        print(f"{r.enterprise:<20} | {_num(r.tce, 11, 3)} | {_num(r.co2_t, 10, 3)} | "
+              f"{_num(r.output_t, 10, 3)} | {_num(r.intensity_kgce_per_t, 11, 2)} | {quota}")
+        coverage = r.coverage.enterprise if r.coverage is not None else None
         if coverage is not None and coverage < 0.9:
-            print(f"  完整率 completeness {coverage:.0%}: " + "; ".join(obj["warnings"]))
+            print(f"  完整率 completeness {coverage:.0%}: " + "; ".join(r.warnings))
 
 
 def _num(value: float | None, width: int, decimals: int) -> str:

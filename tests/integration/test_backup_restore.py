@@ -45,7 +45,7 @@ def figures(influx: InfluxV1, engine: Engine, day: dt.date) -> str:
     """The analysis of `day` (energy, carbon, quota per enterprise) and the stored series' sums, as JSON."""
     with Session(engine) as session:
         enterprises = load_enterprises(session, [CODE])
-    results = [r for r, _ in analyze(influx, enterprises, day, day + dt.timedelta(days=1), get_reference())]
+    results = [r.to_json() for r in analyze(influx, enterprises, day, day + dt.timedelta(days=1), get_reference())]
     sums = {m: [s.values for s in influx.query(f'SELECT count("value"), sum("value") FROM "{m}"')]
             for m in ("consumption_hourly", "consumption_daily", "enterprise_daily")}
     raw = [s.values for s in influx.query('SELECT count("energy_kwh"), sum("energy_kwh") FROM "reading"')]

@@ -483,15 +483,15 @@ def test_fed_numbers_match_analyze_and_the_collector(fed: Fed) -> None:
     today = fed.demo.now.astimezone(TZ).date()
     results = analyze(fed.demo.influx, fed.enterprises, today, today + dt.timedelta(days=1), reference)
     dashboard = city.dashboard()
-    assert _stat(fed.demo, dashboard, "今日综合能耗") == pytest.approx(sum(r["tce"] for r, _ in results))
+    assert _stat(fed.demo, dashboard, "今日综合能耗") == pytest.approx(sum(r.tce for r in results))
     assert _stat(fed.demo, dashboard, "本月超定额企业") == 1
 
     variables = all_selected(fed.demo, dashboard)
     panel = _panel(dashboard, "本月超定额企业（超出最多在前）")
     (over,) = run_target(fed.demo, dashboard, panel, panel.targets[0], variables)
     row = dict(zip(over.columns, over.values[0], strict=True))
-    month = next(q for r, q in analyze(fed.demo.influx, fed.enterprises, today.replace(day=1),
-                                        next_month(today), reference) if r["enterprise"] == pj.OVER)
+    month = next(r.quota for r in analyze(fed.demo.influx, fed.enterprises, today.replace(day=1),
+                                          next_month(today), reference) if r.enterprise == pj.OVER)
     assert over.tags["enterprise"] == pj.OVER and row["excess_pct"] == pytest.approx(100 * month.severity)
 
     (rule,) = alerting.rules()["enerdiag-compliance"]

@@ -90,20 +90,19 @@ def test_feed_writes_analysis_tou_and_info_and_is_idempotent(services, registry:
         (OVER, "云冈区", "大同示例水泥有限公司", DAY0), (GOOD, "平城区", "示例二号水泥有限公司", DAY0)}
 
     reference = get_reference()
-    expected = {r["enterprise"]: (r, q) for r, q in analyze(influx, enterprises, DAY, DAY + dt.timedelta(days=1),
-                                                           reference)}
+    expected = {r.enterprise: r for r in analyze(influx, enterprises, DAY, DAY + dt.timedelta(days=1), reference)}
     rows = influx.query(f'SELECT * FROM "{ENTERPRISE_ANALYSIS}" GROUP BY "enterprise", "period"')
     got = {(s.tags["enterprise"], s.tags["period"]): s.records()[0] for s in rows}
     assert set(got) == {(OVER, "day"), (OVER, "month"), (GOOD, "day"), (GOOD, "month")}
     assert got[(OVER, "month")]["time"] == DAY0  # 1 December is the first of its month too
     for (code, _period), row in got.items():
-        result_obj, quota = expected[code]
-        assert row["tce"] == pytest.approx(result_obj["tce"]) and row["tce"] > 5
-        assert row["co2_t"] == pytest.approx(result_obj["co2_t"])
+        result, quota = expected[code], expected[code].quota
+        assert row["tce"] == pytest.approx(result.tce) and row["tce"] > 5
+        assert row["co2_t"] == pytest.approx(result.co2_t)
         assert row["quota_limit_kgce_per_t"] == quota.limit
         assert row["intensity_kgce_per_t"] == pytest.approx(quota.value)
     assert got[(OVER, "day")]["over_quota"] == 1 and got[(OVER, "day")]["quota_grade"] == GRADE_OVER
-    assert got[(OVER, "day")]["gap_tce"] == pytest.approx(expected[OVER][1].gap_tce)
+    assert got[(OVER, "day")]["gap_tce"] == pytest.approx(expected[OVER].quota.gap_tce)
     assert got[(GOOD, "day")]["over_quota"] == 0 and got[(GOOD, "day")]["quota_grade"] == 1
 
     table = day_periods(reference, DAY)

@@ -21,6 +21,7 @@ from analytics.warehouse import warehouse_report
 from api.app import create_app
 from api.orders import verify_order
 from api.warehouse import WarehouseMeters, warehouse_figures
+from tests.support.analysis_results import analysis_result
 from tests.unit.test_api_support import FakeInflux
 
 DOCUMENT = create_app(registry_url="sqlite://", influx=FakeInflux()).openapi()  # type: ignore[arg-type]
@@ -107,8 +108,8 @@ def baseline(kwh_per_t: list[float]) -> list[dict[str, Any]]:
     (None, [100.0], "unavailable"),
 ])
 def test_every_order_method_is_documented(coverage: float | None, months: list[float], method: str) -> None:
-    period = {"from": "2026-10-01", "to": "2026-11-01", "output_t": 950.0 if coverage else None,
-              "energy": {"electricity": 100_000.0}, "completeness": {"output": coverage, "electricity": 1.0}}
+    period = analysis_result({"output": coverage, "electricity": 1.0}, period=("2026-10-01", "2026-11-01"),
+                             output_t=950.0 if coverage else None, energy={"electricity": 100_000.0})
     out = verify_order(period, baseline(months), 1200.0)
     out["evidence"]["meters"] = [{"meter": "M01", "quantity": "energy_kwh", "carrier": "electricity", "role": "main"}]
     body = {"enterprise": "E1", "timezone": TZ, **out, "objections": []}

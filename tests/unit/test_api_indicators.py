@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from analytics.result import AnalysisResult
 from api.indicators import (
     MIN_DAYS,
     Day,
@@ -18,6 +19,7 @@ from api.indicators import (
     reference_month,
 )
 from api.orders import verify_order
+from tests.support.analysis_results import analysis_result
 
 METERS = [{"meter": "M01", "quantity": "energy_kwh", "carrier": "electricity", "role": "main"}]
 
@@ -111,19 +113,13 @@ def test_a_quarter_mostly_without_data_gives_no_shutdown_count_and_no_cv() -> No
     assert figures == {"stability_cv": 0.0, "shutdown_days_90d": 0, "no_data_days_90d": 30}
 
 
-def analyze_result(completeness: dict[str, float]) -> dict[str, object]:
-    return {"from": "2025-11-01", "to": "2026-11-01", "completeness": completeness,
-            "quota": {"status": "ok"}, "co2": {"intensity_t_per_t": 0.5, "green_share": 0.1},
-            "co2_t": 10.0, "output_t": 20.0, "electricity_balance": {}}
-
-
 def test_twelve_month_figures_need_their_carriers_covered() -> None:
-    full, evidence = period_indicators(analyze_result({"electricity": 1.0, "output": 0.95}), METERS,
+    full, evidence = period_indicators(analysis_result({"electricity": 1.0, "output": 0.95}), METERS,
                                        ("electricity", "output"))
     assert full == {"quota_status": "ok", "carbon_intensity_t_per_t": 0.5, "green_share": 0.1, "completeness": 1.0}
     assert insufficient_of(evidence) == {}
     assert evidence["carbon_intensity_t_per_t"]["window"] == "12 months 2025-11 to 2026-10"
-    thin, evidence = period_indicators(analyze_result({"electricity": 7 / 365}), METERS, ("electricity", "output"))
+    thin, evidence = period_indicators(analysis_result({"electricity": 7 / 365}), METERS, ("electricity", "output"))
     assert thin == {"quota_status": None, "carbon_intensity_t_per_t": None, "green_share": None,
                     "completeness": round(7 / 365, 6)}
     assert insufficient_of(evidence)["carbon_intensity_t_per_t"]["coverage"] == {
@@ -136,7 +132,7 @@ def test_seven_days_in_a_year_give_null_and_insufficient_not_numbers() -> None:
     months = {dt.date(2026, 10, 1): Month(dt.date(2026, 10, 1), 3500.0, 7 / 31)}
     monthly, monthly_evidence = monthly_indicators(months, as_of, METERS)
     daily, daily_evidence, _ = daily_indicators(week, as_of, METERS)
-    period, period_evidence = period_indicators(analyze_result({"electricity": 7 / 365}), METERS)
+    period, period_evidence = period_indicators(analysis_result({"electricity": 7 / 365}), METERS)
     figures = {**monthly, **daily, **period}
     assert {k for k, v in figures.items() if v is None} == {
         "activity_index", "utilisation", "trend_mom", "trend_yoy", "stability_cv", "shutdown_days_90d",
@@ -155,14 +151,16 @@ def order_month(month: str, kwh: float, tonnes: float, completeness: float = 1.0
 
 def test_an_order_period_without_electricity_data_is_unavailable_not_a_shortfall() -> None:
     baseline = [order_month(f"2026-0{m}", 10_000.0, 100.0) for m in (7, 8, 9)]
-    period = {"from": "2026-10-01", "to": "2026-10-11", "output_t": None, "energy": {"electricity": 2_000.0},
-              "completeness": {"electricity": 0.2}}
-    out = verify_order(period, baseline, 100.0)
+    def period(electricity_completeness: float) -> AnalysisResult:
+        return analysis_result({"electricity": electricity_completeness}, period=("2026-10-01", "2026-10-11"),
+                               output_t=None, energy={"electricity": 2_000.0})
+
+    out = verify_order(period(0.2), baseline, 100.0)
     assert out["method"] == "unavailable" and out["output_t"] is None and out["shortfall_t"] is None
     assert out["evidence"]["insufficient"][1] == ("electricity 20% complete in the period (the estimate needs "
                                                   "≥ 80%)")
-    full = verify_order({**period, "completeness": {"electricity": 0.95}}, baseline, 100.0)
+    full = verify_order(period(0.95), baseline, 100.0)
     assert full["method"] == "estimated_from_electricity" and full["output_t"] == pytest.approx(20.0)
     thin_baseline = [*baseline[:2], order_month("2026-09", 1_000.0, 2.0, completeness=0.1)]
-    assert verify_order({**period, "completeness": {"electricity": 0.95}}, thin_baseline, 100.0)["method"] == (
+    assert verify_order(period(0.95), thin_baseline, 100.0)["method"] == (
         "unavailable")  # a barely measured month is not a baseline month

@@ -8,16 +8,17 @@ import json
 import pytest
 
 from analytics.enterprise import EnterpriseInfo
-from analytics.summary import AnalyzeOptions, enterprise_result
+from analytics.summary import AnalyzeOptions
 from core.reference import get_reference
+from tests.support.analysis_results import section6
 
 PLANT = EnterpriseInfo(code="91140200MA0H2KXX88", product="cement_clinker")
 TOTALS = {"electricity": 100_000.0, "natural_gas": 5_000.0, "pv": 10_000.0, "output": 500.0}
 
 
 def test_section_6_keys_and_numbers() -> None:
-    obj, quota = enterprise_result(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), TOTALS,
-                                   {"electricity": 1.0, "natural_gas": 0.5}, get_reference())
+    obj, quota = section6(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), TOTALS,
+                          {"electricity": 1.0, "natural_gas": 0.5}, get_reference())
     for key in ("enterprise", "from", "to", "energy", "tce", "co2_t", "co2", "output_t", "intensity_kgce_per_t",
                 "quota", "findings"):
         assert key in obj
@@ -38,16 +39,16 @@ def test_section_6_keys_and_numbers() -> None:
 
 
 def test_boundary_changes_only_the_unit_product_figure() -> None:
-    obj, _ = enterprise_result(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), TOTALS, {}, get_reference(),
-                               AnalyzeOptions(), boundary={"electricity": 40_000.0})
+    obj, _ = section6(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), TOTALS, {}, get_reference(),
+                      AnalyzeOptions(), boundary={"electricity": 40_000.0})
     assert obj["tce"] == pytest.approx((110_000 * 0.1229 + 5_000 * 1.2143) / 1000)
     assert obj["intensity_kgce_per_t"] == pytest.approx(40_000 * 0.1229 / 500)
     assert obj["boundary"]["scope"] == "process_meters"
 
 
 def test_no_product_quota_not_applicable() -> None:
-    obj, _ = enterprise_result(EnterpriseInfo(code="91140200MA0H2KXX88"), dt.date(2025, 12, 1),
-                               dt.date(2025, 12, 2), {"electricity": 10.0}, {}, get_reference())
+    obj, _ = section6(EnterpriseInfo(code="91140200MA0H2KXX88"), dt.date(2025, 12, 1),
+                      dt.date(2025, 12, 2), {"electricity": 10.0}, {}, get_reference())
     assert obj["quota"]["status"] == "n/a"
     assert obj["output_t"] is None and obj["intensity_kgce_per_t"] is None
 
@@ -58,8 +59,8 @@ SILENT_M01 = [{"meter": "M01", "quantity": "energy_kwh", "role": "main", "carrie
 
 
 def test_a_period_without_data_is_null_with_reasons_not_zero() -> None:
-    obj, quota = enterprise_result(PLANT, dt.date(2018, 1, 1), dt.date(2019, 1, 1), {}, {}, get_reference(),
-                                   expected=["electricity", "output"], meters=SILENT_M01)
+    obj, quota = section6(PLANT, dt.date(2018, 1, 1), dt.date(2019, 1, 1), {}, {}, get_reference(),
+                          expected=["electricity", "output"], meters=SILENT_M01)
     assert obj["energy"] == {"electricity": None}
     assert (obj["tce"], obj["co2_t"], obj["output_t"], obj["intensity_kgce_per_t"]) == (None, None, None, None)
     assert obj["co2"]["scope2_t"] is None and obj["boundary"]["tce"] is None
@@ -74,17 +75,17 @@ def test_a_period_without_data_is_null_with_reasons_not_zero() -> None:
 
 
 def test_a_carrier_without_data_is_null_while_the_others_count() -> None:
-    obj, _ = enterprise_result(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), {"electricity": 100_000.0},
-                               {"electricity": 1.0}, get_reference(), expected=["electricity", "natural_gas"])
+    obj, _ = section6(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), {"electricity": 100_000.0},
+                      {"electricity": 1.0}, get_reference(), expected=["electricity", "natural_gas"])
     assert obj["energy"] == {"electricity": 100_000.0, "natural_gas": None}
     assert obj["tce"] == pytest.approx(100_000 * 0.1229 / 1000)  # known carriers only, and it says so
     assert obj["completeness"] == {"electricity": 1.0, "natural_gas": 0.0}
     assert obj["coverage"]["enterprise"] == 0.0  # the weakest energy carrier bounds the enterprise
     assert set(obj["missing"]) == {"energy.natural_gas"}
-    full, _ = enterprise_result(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), TOTALS,
-                                {"electricity": 1.0, "natural_gas": 1.0, "output": 1.0}, get_reference(),
-                                expected=["electricity", "natural_gas", "output"])
-    legacy, _ = enterprise_result(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), TOTALS,
-                                  {"electricity": 1.0, "natural_gas": 1.0, "output": 1.0}, get_reference())
+    full, _ = section6(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), TOTALS,
+                       {"electricity": 1.0, "natural_gas": 1.0, "output": 1.0}, get_reference(),
+                       expected=["electricity", "natural_gas", "output"])
+    legacy, _ = section6(PLANT, dt.date(2025, 12, 1), dt.date(2026, 1, 1), TOTALS,
+                         {"electricity": 1.0, "natural_gas": 1.0, "output": 1.0}, get_reference())
     assert full["missing"] == {} and full["coverage"]["enterprise"] == 1.0
     assert {k: v for k, v in full.items() if k not in ("coverage", "missing")} == legacy  # full data: unchanged

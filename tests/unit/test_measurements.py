@@ -21,6 +21,7 @@ from analytics.weather_store import weather_lines
 from collector.health import StatsSnapshot, deadletter_lines, gateway_status_line, stats_line
 from core.measurements import SCHEMA, Layout
 from core.reference import get_reference
+from tests.support.analysis_results import analysis_result
 from tests.unit.test_dashboards_build import all_queries, select_levels
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,15 +136,15 @@ def _conforms(text: str) -> list[str]:
 def _written_lines() -> list[str]:
     day, code = dt.date(2026, 7, 15), "91140200MA0H2KXX88"
     snap = StatsSnapshot(5, 4, 1, 0, 0, 0, 0, 0, 2, 0.5)
-    result = {"enterprise": code, "from": day.isoformat(), "timezone": "Asia/Shanghai", "tce": 6.0, "co2_t": 15.0,
-              "output_t": 48.0, "intensity_kgce_per_t": 125.0,
-              "co2": {"scope1_t": 1.0, "scope2_t": 14.0, "green_share": 0.1}, "completeness": {"electricity": 1.0}}
+    result = analysis_result({"electricity": 1.0}, period=(day.isoformat(), "2026-07-16"), tce=6.0, co2_t=15.0,
+                             output_t=48.0, scope1_t=1.0, intensity_kgce_per_t=125.0,
+                             quota=assess_quota("cement_clinker", 6.0, 48.0, day, get_reference()))
     finding = Finding("base_load", "基础负荷偏高", "High base load", 10.0, 0.001, 7.0, 0.01, {}, "", "")
     return [
         stats_line("c1", snap, None, 100, 10.0),
         *deadletter_lines("c1", {("bad_json", code): 2}, 100),
         gateway_status_line(code, "gw1", True, 100),
-        analysis_line(result, assess_quota("cement_clinker", 6.0, 48.0, day, get_reference()), "day"),
+        analysis_line(result, "day"),
         *activity_lines("county", [GroupActivity("云冈区", 101.0, 3, 1, 2.0, 1.9)], 100),
         *finding_lines(code, "Asia/Shanghai", day.replace(day=1), [finding]),
         *tou_lines(code, "Asia/Shanghai", {day: {"peak": 5.0, "valley": 1.0}}),

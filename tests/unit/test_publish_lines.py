@@ -18,26 +18,29 @@ from analytics.publish_job import (
     tou_lines,
     tou_split,
 )
-from analytics.quota import assess_quota
+from analytics.quota import QuotaResult, assess_quota
+from analytics.result import AnalysisResult
 from core.reference import get_reference
+from tests.support.analysis_results import analysis_result
 
 REF = get_reference()
 DAY = dt.date(2026, 7, 15)
 CODE = "91140200MA0H2KXX88"
 
 
-def _result(tce: float, output: float, completeness: dict[str, float]) -> dict[str, object]:
-    return {"enterprise": CODE, "from": DAY.isoformat(), "to": (DAY + dt.timedelta(days=1)).isoformat(),
-            "timezone": "Asia/Shanghai", "tce": tce, "co2_t": 2.5 * tce, "output_t": output,
-            "intensity_kgce_per_t": tce * 1000 / output if output else None,
-            "co2": {"scope1_t": 1.0, "scope2_t": 2.5 * tce - 1.0, "green_share": 0.0},
-            "completeness": completeness}
+def _result(tce: float | None, output: float | None, completeness: dict[str, float | None],
+            quota: QuotaResult) -> AnalysisResult:
+    return analysis_result(completeness, period=(DAY.isoformat(), (DAY + dt.timedelta(days=1)).isoformat()),
+                           tce=tce, co2_t=None if tce is None else 2.5 * tce, output_t=output,
+                           scope1_t=None if tce is None else 1.0,
+                           intensity_kgce_per_t=tce * 1000 / output if tce and output else None,
+                           green_share=0.0, quota=quota)
 
 
 def test_over_quota_point_carries_grade_4_limit_and_gap() -> None:
     quota = assess_quota("cement_clinker", 6.0, 48.0, DAY, REF)  # 125 kgce/t
     assert quota.status == "over_quota"
-    fields = analysis_fields(_result(6.0, 48.0, {"electricity": 0.97, "natural_gas": 0.9, "water": 0.1}), quota)
+    fields = analysis_fields(_result(6.0, 48.0, {"electricity": 0.97, "natural_gas": 0.9, "water": 0.1}, quota))
     assert fields["over_quota"] == 1 and fields["quota_grade"] == GRADE_OVER
     assert fields["intensity_kgce_per_t"] == pytest.approx(125.0)
     assert fields["quota_limit_kgce_per_t"] == quota.limit
@@ -50,26 +53,24 @@ def test_over_quota_point_carries_grade_4_limit_and_gap() -> None:
 
 def test_grade_met_and_not_applicable() -> None:
     quota = assess_quota("cement_clinker", 3.0, 48.0, DAY, REF)  # 62.5 kgce/t
-    fields = analysis_fields(_result(3.0, 48.0, {"electricity": 1.0}), quota)
+    fields = analysis_fields(_result(3.0, 48.0, {"electricity": 1.0}, quota))
     assert fields["over_quota"] == 0 and fields["quota_grade"] == quota.grade and 1 <= quota.grade <= 3
     assert fields["gap_tce"] == 0.0 and fields["gap_per_unit_kgce"] == 0.0 and fields["excess_pct"] == 0.0
-    na = analysis_fields(_result(3.0, 0.0, {}), assess_quota(None, 3.0, 0.0, DAY, REF))
+    na = analysis_fields(_result(3.0, 0.0, {}, assess_quota(None, 3.0, 0.0, DAY, REF)))
     assert na["quota_grade"] == GRADE_NA and na["over_quota"] == 0
     assert "intensity_kgce_per_t" not in na and "quota_limit_kgce_per_t" not in na and na["completeness"] == 0.0
 
 
 def test_unknown_energy_and_output_are_left_out_not_written_as_zero() -> None:
-    result = {**_result(1.0, 0.0, {}), "tce": None, "co2_t": None, "output_t": None,
-              "co2": {"scope1_t": None, "scope2_t": None}}
-    fields = analysis_fields(result, assess_quota(None, None, None, DAY, REF))
+    fields = analysis_fields(_result(None, None, {}, assess_quota(None, None, None, DAY, REF)))
     assert not {"tce", "output_t", "co2_t", "scope1_t", "scope2_t"} & set(fields)
-    known = analysis_fields(_result(2.0, 0.0, {}), assess_quota(None, 2.0, 0.0, DAY, REF))
+    known = analysis_fields(_result(2.0, 0.0, {}, assess_quota(None, 2.0, 0.0, DAY, REF)))
     assert known["tce"] == 2.0 and known["output_t"] == 0.0 and known["co2_t"] == 5.0
 
 
 def test_analysis_line_time_is_the_local_midnight_of_the_period() -> None:
     quota = assess_quota(None, 1.0, 0.0, DAY, REF)
-    text = analysis_line(_result(1.0, 0.0, {}), quota, "month")
+    text = analysis_line(_result(1.0, 0.0, {}, quota), "month")
     head, _fields, stamp = text.rsplit(" ", 2)
     assert head == f"enterprise_analysis,enterprise={CODE},period=month"
     assert int(stamp) == int(dt.datetime(2026, 7, 14, 16, tzinfo=dt.UTC).timestamp())

@@ -15,12 +15,13 @@ from analytics.carbon import budget_window, green_kwh_by_kind
 from analytics.enterprise import EnterpriseInfo, GreenPurchase
 from analytics.process_co2 import CarbonateInput, ClinkerInputs, ProcessInputs
 from analytics.registry_view import load_enterprises
-from analytics.summary import AnalyzeOptions, budget_position, enterprise_result
+from analytics.summary import AnalyzeOptions, budget_position
 from core.reference import get_reference
 from core.registry.db import dispose_engines, session_scope
 from core.registry.loader import RegistryFileError, load_registry_file
 from core.registry.models import CarbonBudget, Enterprise
 from core.registry.models import GreenPurchase as GreenRow
+from tests.support.analysis_results import section6
 
 CODE = "91140214MA0FE1KM73"
 CODE2 = "91140226MA02U9AL2Q"
@@ -172,8 +173,8 @@ def test_province_ets_and_process_co2_reach_the_analytics(db_url: str, tmp_path:
     assert not tiles.ets and tiles.province == "hebei"
     assert tiles.process_co2 is not None and tiles.process_co2.carbonates == (
         CarbonateInput("calcite", 0.0015, 0.9, 1.0), CarbonateInput("dolomite", 0.0005, 1.0, 1.0))
-    obj, _ = enterprise_result(cement, dt.date(2024, 3, 1), dt.date(2024, 4, 1),
-                               {"electricity": 100_000.0, "output": 1_000.0}, {"electricity": 1.0}, get_reference())
+    obj, _ = section6(cement, dt.date(2024, 3, 1), dt.date(2024, 4, 1),
+                      {"electricity": 100_000.0, "output": 1_000.0}, {"electricity": 1.0}, get_reference())
     assert obj["co2"]["grid_factor"]["basis"] == "carbon_market" and obj["co2"]["scope2_t"] == pytest.approx(57.03)
     assert obj["co2"]["scope1_process_t"] == pytest.approx(1_010 * ((0.652 * 44 / 56) + 0.024 * 44 / 40))
     assert obj["co2_t"] == pytest.approx(obj["co2"]["scope1_t"] + obj["co2"]["scope2_t"])
@@ -241,8 +242,8 @@ PLANT = EnterpriseInfo(
 
 
 def test_green_certificates_make_scope2_market_based() -> None:
-    obj, _ = enterprise_result(PLANT, dt.date(2023, 6, 1), dt.date(2023, 7, 1), {"electricity": 150_000.0},
-                               {"electricity": 1.0}, get_reference())
+    obj, _ = section6(PLANT, dt.date(2023, 6, 1), dt.date(2023, 7, 1), {"electricity": 150_000.0},
+                      {"electricity": 1.0}, get_reference())
     co2 = obj["co2"]
     assert co2["scope2_method"] == "market_based"
     assert co2["green_purchased_kwh"] == 30_000.0
@@ -258,16 +259,16 @@ def test_green_certificates_make_scope2_market_based() -> None:
 
 
 def test_purchases_beyond_net_purchase_are_capped_with_a_warning() -> None:
-    obj, _ = enterprise_result(PLANT, dt.date(2023, 6, 1), dt.date(2023, 7, 1), {"electricity": 20_000.0},
-                               {"electricity": 1.0}, get_reference())
+    obj, _ = section6(PLANT, dt.date(2023, 6, 1), dt.date(2023, 7, 1), {"electricity": 20_000.0},
+                      {"electricity": 1.0}, get_reference())
     assert obj["co2"]["green_purchased_kwh"] == 20_000.0 and obj["co2"]["scope2_t"] == 0.0
     assert obj["co2"]["green_share"] == 1.0
     assert any("exceed the net purchased" in w for w in obj["warnings"])
 
 
 def test_no_purchase_in_the_period_stays_location_based() -> None:
-    obj, _ = enterprise_result(PLANT, dt.date(2023, 7, 1), dt.date(2023, 8, 1), {"electricity": 10_000.0},
-                               {"electricity": 1.0}, get_reference())
+    obj, _ = section6(PLANT, dt.date(2023, 7, 1), dt.date(2023, 8, 1), {"electricity": 10_000.0},
+                      {"electricity": 1.0}, get_reference())
     assert obj["co2"]["scope2_method"] == "location_based"
     assert obj["co2"]["scope2_t"] == obj["co2"]["scope2_location_t"] == pytest.approx(10 * NORTH_CHINA_2023)
     assert obj["co2"]["scope2_national_t"] == pytest.approx(10 * GRID_2023)
@@ -292,8 +293,8 @@ def test_budget_position_projects_year_to_date_linearly() -> None:
     assert position.projection.year_to_date_t == pytest.approx(ytd)
     assert position.projection.projected_t == pytest.approx(ytd * 365 / 181)  # 946.564 t
     assert position.projection.status == "within"
-    obj, _ = enterprise_result(PLANT, dt.date(2023, 6, 1), dt.date(2023, 7, 1), {"electricity": 150_000.0},
-                               {"electricity": 1.0}, get_reference(), budget=position)
+    obj, _ = section6(PLANT, dt.date(2023, 6, 1), dt.date(2023, 7, 1), {"electricity": 150_000.0},
+                      {"electricity": 1.0}, get_reference(), budget=position)
     assert obj["co2"]["budget_t"] == 1000.0 and obj["co2"]["budget_year"] == 2023
     assert obj["co2"]["projected_year_t"] == pytest.approx(946.564, abs=1e-3)
     assert obj["co2"]["budget_status"] == "within"
@@ -308,8 +309,8 @@ def test_budget_position_projects_year_to_date_linearly() -> None:
 
 def test_extra_green_option_adds_to_the_registry_purchases() -> None:
     options = AnalyzeOptions(green_purchased_kwh=10_000.0)
-    obj, _ = enterprise_result(PLANT, dt.date(2023, 6, 1), dt.date(2023, 7, 1), {"electricity": 150_000.0},
-                               {"electricity": 1.0}, get_reference(), options)
+    obj, _ = section6(PLANT, dt.date(2023, 6, 1), dt.date(2023, 7, 1), {"electricity": 150_000.0},
+                      {"electricity": 1.0}, get_reference(), options)
     assert obj["co2"]["green_purchased_kwh"] == 40_000.0
 
 

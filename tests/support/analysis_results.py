@@ -1,4 +1,5 @@
-"""Cases of the `enerdiag analyze --json` object (CONTRACTS.md section 6) whose JSON text is pinned in
+"""Analysis results for tests: a small valid one for the consumers' tests (`analysis_result`), and the cases
+of the `enerdiag analyze --json` object (CONTRACTS.md section 6) whose JSON text is pinned in
 tests/data/analysis_golden/: the typed result's `to_json()` must print exactly what the untyped dict printed
 before it (tests/unit/test_analysis_result.py). Each case is the arguments of `analytics.summary.enterprise_result`
 and what the command adds afterwards (findings, withheld findings, the rollup coverage and its warning)."""
@@ -12,7 +13,9 @@ from typing import Any
 
 from analytics.diagnosis.finding import Finding
 from analytics.enterprise import EnterpriseInfo, GreenPurchase
-from analytics.summary import AnalyzeOptions, budget_position
+from analytics.quota import QuotaResult
+from analytics.result import AnalysisResult, BalanceFigures, BoundaryFigures, Co2Figures
+from analytics.summary import AnalyzeOptions, budget_position, enterprise_result
 from core.reference import get_reference
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "data" / "analysis_golden"
@@ -71,3 +74,28 @@ def cases() -> list[Case]:
                                             AnalyzeOptions(include_pv=False)),
              {"expected": ["electricity", "output"], "meters": FULL_M01}, findings=[], withheld=[], rollup=(10, 10)),
     ]
+
+
+def analysis_result(completeness: dict[str, float | None] | None = None, *, period: tuple[str, str] = (
+        "2025-11-01", "2026-11-01"), energy: dict[str, float | None] | None = None, tce: float | None = None,
+        output_t: float | None = 20.0, co2_t: float | None = 10.0, scope1_t: float | None = 0.0,
+        intensity_kgce_per_t: float | None = None, intensity_t_per_t: float | None = 0.5,
+        green_share: float | None = 0.1, quota: QuotaResult | None = None) -> AnalysisResult:
+    """A small valid result for tests of its consumers (figures not computed: set what the test reads)."""
+    scope2 = None if co2_t is None else co2_t - (scope1_t or 0.0)
+    co2 = Co2Figures(scope1_t=scope1_t, scope2_t=scope2, green_share=green_share, green_kwh=0.0,
+                     green_purchased_kwh=0.0, scope2_method="location_based", scope2_location_t=scope2,
+                     intensity_t_per_t=intensity_t_per_t, scope1_combustion_t=scope1_t, scope1_process_t=0.0,
+                     grid_factor=None, scope2_national_t=None, national_grid_factor=None)
+    return AnalysisResult(
+        enterprise=PLANT.code, period_from=dt.date.fromisoformat(period[0]), period_to=dt.date.fromisoformat(period[1]),
+        timezone="Asia/Shanghai", energy=energy or {}, electricity_balance=BalanceFigures(None, None, None, None, None),
+        tce=tce, tce_method="equivalent", co2_t=co2_t, co2=co2, output_t=output_t,
+        intensity_kgce_per_t=intensity_kgce_per_t, boundary=BoundaryFigures(PLANT.product, "site", tce, "t"),
+        quota=quota or QuotaResult("ok"), completeness=completeness or {}, evidence={})
+
+
+def section6(*args: Any, **kwargs: Any) -> tuple[dict[str, Any], QuotaResult]:
+    """`enterprise_result` as the printed section-6 object, with its quota assessment (for tests of the JSON)."""
+    result = enterprise_result(*args, **kwargs)
+    return result.to_json(), result.quota
