@@ -7,8 +7,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from analytics.consumption import CounterEvent, max_rate_from_capacity
 from analytics.enterprise import EnterpriseInfo, GreenPurchase, MeterInfo
+from analytics.orderly.job import OrderlyFacts
 from analytics.process_co2 import ProcessInputs
 from core.domain import Carrier, MeterRole
+from core.registry.fileorderly import DEFAULT_PRIORITY
 from core.registry.models import Enterprise, Meter, Product
 
 
@@ -63,3 +65,10 @@ def load_enterprises(session: Session, codes: list[str] | None = None) -> list[E
     products = {p.key: p for p in session.scalars(select(Product))}
     return [enterprise_info(row, products.get(row.product or ""))
             for row in session.scalars(query.order_by(Enterprise.code))]
+
+
+def orderly_facts(session: Session) -> dict[str, OrderlyFacts]:
+    """Name, orderly-use priority class and declared security load of every enterprise, by credit code."""
+    rows = session.execute(select(Enterprise.code, Enterprise.name, Enterprise.orderly_priority,
+                                  Enterprise.security_kw))
+    return {code: OrderlyFacts(name, priority or DEFAULT_PRIORITY, security) for code, name, priority, security in rows}

@@ -12,6 +12,7 @@ from enerdiag.commands import (
     dashboards,
     demo,
     downsample,
+    orderly,
     reference,
     registry,
     report,
@@ -33,7 +34,7 @@ app = typer.Typer(
 
 COMMAND_MODULES = (
     services, registry, access, reference, collect, simulate, analyze, report, safety, api, dashboards, demo, weather,
-    scheduler, downsample, savings,
+    scheduler, downsample, savings, orderly,
 )
 for _commands in COMMAND_MODULES:
     _commands.register(app)

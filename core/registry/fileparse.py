@@ -27,6 +27,7 @@ from core.registry.filecheck import (
     timezone_name,
 )
 from core.registry.fileretrofits import read_retrofits
+from core.registry.fileorderly import read_orderly
 from core.registry.fileshifts import read_shifts
 from core.registry.filespec import (
     BANK_KEYS,
@@ -167,6 +168,7 @@ def _read_enterprises(
             tariff=read_tariff(check, node, where),
             shifts=read_shifts(check, node, where),
         )
+        ent.orderly_priority, ent.security_kw = read_orderly(check, node, where)
         ent.meters = _read_meters(check, node, where, ent, declared_products, known_quota, spec)
         ent.retrofits = read_retrofits(check, node, where, ent.meters, ent.retrofit_banks)
         carbon.enterprise(node, where, code)

@@ -32,6 +32,7 @@ ENTERPRISE_KEYS = {
     "tariff",
     "shifts",
     "retrofits",
+    "orderly",
 }
 GATEWAY_KEYS = {"id", "password", "password_hash", "description"}
 METER_KEYS = {
@@ -139,6 +140,8 @@ class EnterpriseSpec:
     shifts: str | None = None  # the declared shift calendar, stored form of core.registry.fileshifts
     retrofits: list[dict[str, Any]] | None = None  # retrofit projects, stored form of core.registry.fileretrofits
     retrofit_banks: list[tuple[str, str]] = field(default_factory=list)  # (bank, 'FILE:LINE: path') to check
+    orderly_priority: str | None = None  # orderly-use priority class (core/registry/fileorderly.py); None: normal
+    security_kw: float | None = None  # declared security load (保安负荷), kW
 
 
 @dataclass

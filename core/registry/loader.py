@@ -123,6 +123,8 @@ def apply_registry(session: Session, spec: RegistrySpec) -> LoadSummary:
             tariff=e.tariff,
             shifts=e.shifts,
             retrofits=e.retrofits,
+            orderly_priority=e.orderly_priority,
+            security_kw=e.security_kw,
         )
         session.flush()
         for g in e.gateways:

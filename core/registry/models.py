@@ -95,6 +95,9 @@ class Enterprise(Base):
     shifts: Mapped[str | None] = mapped_column(Text)
     # last, as revision 0006 adds it: retrofit projects (core/registry/fileretrofits.py stored form)
     retrofits: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # last, as revision 0007 adds them: orderly power use (core/registry/fileorderly.py)
+    orderly_priority: Mapped[str | None] = mapped_column(String(16))  # None: normal
+    security_kw: Mapped[float | None] = mapped_column(Float)  # declared security load (保安负荷)
 
     gateways: Mapped[list[Gateway]] = relationship(
         back_populates="enterprise", cascade="all, delete-orphan", order_by="Gateway.gateway_id"

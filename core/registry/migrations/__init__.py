@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from sqlalchemy import MetaData
 
-HEAD: Final = "0006_i16_retrofits"
+HEAD: Final = "0007_i18_orderly"
 """Revision id of the newest file in versions/ (update it with every new revision)."""
 
 BASELINE: Final = "0001_baseline"
