@@ -25,6 +25,12 @@ from analytics.orderly.policy import Policy
 from core.registry.fileorderly import DEFAULT_PRIORITY
 
 TOLERANCE_KW: Final = 1e-6
+MIN_ASK_KW: Final = 10.0
+MIN_ASK_SD: Final = 4.0
+"""No enterprise is asked for less than 10 kW, nor for less than four times the day-to-day spread of its expected
+load in the event hours: a smaller ask cannot be told from normal variation by the meters (a follower's measured
+reduction scatters by about 1.1-1.5 spreads around its ask), so it could not be verified; the plan asks the others
+instead (docs/orderly.md "Quality")."""
 ACTIONS: Final = ("shift", "curtail", "none")
 
 
@@ -87,6 +93,36 @@ class Allocation:
 
     def share_of(self, code: str) -> Share:
         return next((s for s in self.shares if s.code == code), Share(code))
+
+
+def ask_floor(flex: Flexibility) -> float:
+    """The smallest reduction worth asking of this enterprise (`MIN_ASK_KW`, `MIN_ASK_SD`)."""
+    return max(MIN_ASK_KW, MIN_ASK_SD * (flex.expected_sd_kw or 0.0))
+
+
+def fill_above_floors(need: float, caps: Sequence[float], weights: Sequence[float], floors: Sequence[float],
+                      fill: Any) -> list[float]:
+    """`fill(need, caps)` without the enterprises that cannot be asked their floor (capacity below it), and again
+    without those whose share would fall below their floor (the smallest share first) until every share is 0 or at
+    least its floor; need still left afterwards goes whole to the ones left out on the way (largest first) where
+    that reaches their floor."""
+    usable = [c if c >= floors[i] - TOLERANCE_KW else 0.0 for i, c in enumerate(caps)]
+    removed: list[int] = []
+    while True:
+        got = fill(need, usable)
+        small = [i for i, g in enumerate(got) if TOLERANCE_KW < g < floors[i] - TOLERANCE_KW]
+        if not small:
+            break
+        i = min(small, key=lambda i: got[i])
+        usable[i] = 0.0
+        removed.append(i)
+    left = need - sum(got)
+    for i in sorted(removed, key=lambda i: -caps[i]):
+        take = min(caps[i], left)
+        if take >= floors[i] - TOLERANCE_KW and take > TOLERANCE_KW:
+            got[i] = take
+            left -= take
+    return got
 
 
 def water_fill(need: float, caps: Sequence[float], weights: Sequence[float]) -> list[float]:
@@ -166,10 +202,14 @@ def allocate(window: EventWindow, shortfall_kw: float, candidates: Sequence[Cand
         else:
             caps = [c.flex.reducible_kw - shift[c.code] for c in group]
         weights = [weight[c.code] for c in group]
+        floors = [ask_floor(c.flex) if shift[c.code] + curtail[c.code] <= 0 else 0.0 for c in group]
         if kind == "curtail" and rotate:
-            got = rotate_fill(left, caps, weights, [burden.get(c.code, 0.0) for c in group], [c.code for c in group])
+            carried = [burden.get(c.code, 0.0) for c in group]
+            codes = [c.code for c in group]
+            got = fill_above_floors(left, caps, weights, floors,
+                                    lambda n, k: rotate_fill(n, k, weights, carried, codes))  # noqa: B023
         else:
-            got = water_fill(left, caps, weights)
+            got = fill_above_floors(left, caps, weights, floors, lambda n, k: water_fill(n, k, weights))  # noqa: B023
         target = shift if kind == "shift" else curtail
         for c, g in zip(group, got, strict=True):
             target[c.code] += g
@@ -184,13 +224,17 @@ def allocate(window: EventWindow, shortfall_kw: float, candidates: Sequence[Cand
     missing = tuple(c.code for c in candidates if not c.flex.assessed)
     reason = None
     if left > 1e-3:
+        planned = shortfall_kw - left
+        small = reducible - planned
         reason = (f"可调负荷不足：在不低于各企业保安负荷的前提下，{len(assessed)} 家可评估企业"
-                  f"在 {window.label} 时段最多可削减 {reducible:.0f} kW，缺口 {left:.0f} kW 无法安排"
+                  f"在 {window.label} 时段最多可安排 {planned:.0f} kW，缺口 {left:.0f} kW 无法安排"
+                  + (f"（另有 {small:.0f} kW 分散在低于可核验最小申请量的企业）" if small > 0.5 else "")
                   + (f"；另有 {len(missing)} 家企业数据不足、未计入" if missing else "")
                   + f" / Not enough flexible load: without cutting security loads, the {len(assessed)} assessed "
-                  f"enterprises can give at most {reducible:.0f} kW in hours {window.label}; {left:.0f} kW cannot "
-                  "be planned" + (f"; {len(missing)} enterprise(s) without enough data are not counted"
-                                   if missing else ""))
+                  f"enterprises can give at most {planned:.0f} kW in hours {window.label}; {left:.0f} kW cannot "
+                  "be planned" + (f" ({small:.0f} kW more is spread in asks below what the meters can verify)"
+                                  if small > 0.5 else "")
+                  + (f"; {len(missing)} enterprise(s) without enough data are not counted" if missing else ""))
     return Allocation(window, shortfall_kw, shares, reducible, missing, reason, tuple(log))
 
 

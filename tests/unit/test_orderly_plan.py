@@ -124,7 +124,7 @@ def test_short_of_flexibility_the_plan_says_why_and_nobody_goes_below_security()
     cands = city()
     a = allocate(WINDOW, 1000.0, cands, POLICY)
     assert a.planned_kw == pytest.approx(950.0) and not a.met
-    assert "950 kW" in a.reason and "50 kW" in a.reason and "保安负荷" in a.reason
+    assert "最多可安排 950 kW，缺口 50 kW" in a.reason and "保安负荷" in a.reason
     for c in cands:
         s = a.share_of(c.code)
         assert c.flex.expected_min_hour_kw - s.reduce_kw >= c.flex.security_kw - 1e-9
@@ -250,3 +250,20 @@ def test_verification_totals_and_missing_data() -> None:
     assert doc["planned_kw"] == 250.0 and doc["delivered_kw"] == 200.0
     assert doc["counts"]["complied"] == 1 and doc["counts"]["no_data"] == 1
     assert doc["delivered_from"].startswith("1 of 2")
+
+
+def test_asks_below_what_the_meters_can_verify_go_to_others() -> None:
+    from analytics.orderly.allocate import fill_above_floors
+
+    def fill(need: float, caps: list[float]) -> list[float]:
+        return water_fill(need, caps, [1.0] * len(caps))
+
+    # 40 kW capacity below its 50 kW floor is never asked; 60 kW over 60 + 100 gives 22.5 < 30: left out, then
+    # the 100 kW plant takes the 60 kW whole
+    assert fill_above_floors(60.0, [40, 60, 100], [1, 1, 1], [50, 30, 10], fill) == [0.0, 0.0, 60.0]
+    assert fill_above_floors(140.0, [40, 60, 100], [1, 1, 1], [50, 30, 10], fill) == [0.0, 52.5, 87.5]
+    # A (51.7 < 55) and then C (909 < 990) are left out; B takes its 100 whole; of the 900 kW left, C cannot be
+    # asked 900 (< 990) but A can be asked its whole 60 (>= 55)
+    assert fill_above_floors(1000.0, [60, 100, 1000], [1, 1, 1], [55, 10, 990], fill) == [60.0, 100.0, 0.0]
+    a = allocate(WINDOW, 100.0, [Candidate("A", flex("A", 0, 5)), Candidate("B", flex("B", 0, 200))], POLICY)
+    assert shares(a) == {"A": (0, 0), "B": (0, 100.0)}
