@@ -40,6 +40,10 @@ DEADLETTER_COUNT: Final = "deadletter_count"
 GATEWAY_STATUS: Final = "gateway_status"
 SAFETY_ALARM: Final = "safety_alarm"
 SCHEDULER_JOB: Final = "scheduler_job"
+ORDERLY_PLAN: Final = "orderly_plan"
+"""Orderly-use plans: kW asked per enterprise and event (`enerdiag orderly plan --publish`, issue 18)."""
+ORDERLY_COMPLIANCE: Final = "orderly_compliance"
+"""Orderly-use verification: each enterprise's record per event (`enerdiag orderly verify --publish`)."""
 
 
 # ------------------------------------------------------------------ tags and shared fields
@@ -143,6 +147,10 @@ SCHEMA: Final[dict[str, Layout]] = {
         _layout(SAFETY_ALARM, (Tag.ENTERPRISE, Tag.METER, Tag.RULE, Tag.SEVERITY), (
             "state", "open", "peak", "value", "threshold", "start_s", "end_s", "alarm_id")),
         _layout(SCHEDULER_JOB, (Tag.JOB, Tag.REPLICA), ("duration_s", "ok", "exit_code", "error")),
+        _layout(ORDERLY_PLAN, (Tag.ENTERPRISE,), (
+            "action", "reduce_kw", "shift_kw", "curtail_kw", "expected_kw", "security_kw", "hours")),
+        _layout(ORDERLY_COMPLIANCE, (Tag.ENTERPRISE,), (
+            "status", "action", "planned_kw", "baseline_kw", "actual_kw", "delivered_kw", "ratio", "hours")),
     )
 }
 """Every measurement the platform writes, with its tags and fields (docs/schema.md)."""
@@ -151,6 +159,7 @@ SCHEMA: Final[dict[str, Layout]] = {
 __all__ = [
     "ACTIVITY_INDEX", "COLLECTOR_STATS", "CONSUMPTION_DAILY", "CONSUMPTION_HOURLY", "DEADLETTER_COUNT",
     "ENTERPRISE_ANALYSIS", "ENTERPRISE_DAILY", "ENTERPRISE_INFO", "ENTERPRISE_MONTHLY", "ENTERPRISE_TOU_DAILY",
-    "FINDING", "GATEWAY_STATUS", "INGEST_MARK", "PRODUCT_DAILY", "READING", "READING_HOURLY", "ROLLUP_CURSOR",
-    "SAFETY_ALARM", "SCHEDULER_JOB", "SCHEMA", "WEATHER", "Field", "Layout", "Tag",
+    "FINDING", "GATEWAY_STATUS", "INGEST_MARK", "ORDERLY_COMPLIANCE", "ORDERLY_PLAN", "PRODUCT_DAILY", "READING",
+    "READING_HOURLY", "ROLLUP_CURSOR", "SAFETY_ALARM", "SCHEDULER_JOB", "SCHEMA", "WEATHER", "Field", "Layout",
+    "Tag",
 ]

@@ -23,12 +23,9 @@ from analytics.orderly.plan import OrderlyPlan, build_plan
 from analytics.orderly.policy import Policy
 from analytics.orderly.verify import Verification, verify
 from core.influx import InfluxV1, line, quote_ident, quote_literal
+from core.measurements import CONSUMPTION_HOURLY, ENTERPRISE_ANALYSIS, ORDERLY_COMPLIANCE, ORDERLY_PLAN, Field, Tag
 from core.registry.fileorderly import DEFAULT_PRIORITY
 
-HOURLY = "consumption_hourly"
-ANALYSIS = "enterprise_analysis"
-PLAN_MEASUREMENT = "orderly_plan"
-COMPLIANCE_MEASUREMENT = "orderly_compliance"
 HISTORY_DAYS = 35
 """Days of history read before the plan date: five weeks hold the 10 most recent working days and the 5 most
 recent normal days of the verification, in the same season."""
@@ -60,9 +57,10 @@ def meter_groups(enterprise: EnterpriseInfo) -> tuple[list[str], list[str], list
 
 def hourly_query(codes: Sequence[str], lo: int, hi: int) -> str:
     """InfluxQL for the hourly `energy_kwh` of the enterprises in [lo, hi) (epoch s), per enterprise and meter."""
-    who = " OR ".join(f"\"enterprise\" = {quote_literal(c)}" for c in codes)
-    return (f"SELECT \"value\" FROM {quote_ident(HOURLY)} WHERE \"quantity\" = 'energy_kwh' AND ({who}) "
-            f"AND time >= {lo}s AND time < {hi}s GROUP BY \"enterprise\", \"meter\"")
+    who = " OR ".join(f"{quote_ident(Tag.ENTERPRISE)} = {quote_literal(c)}" for c in codes)
+    return (f"SELECT {quote_ident(Field.VALUE)} FROM {quote_ident(CONSUMPTION_HOURLY)} "
+            f"WHERE {quote_ident(Tag.QUANTITY)} = 'energy_kwh' AND ({who}) AND time >= {lo}s AND time < {hi}s "
+            f"GROUP BY {quote_ident(Tag.ENTERPRISE)}, {quote_ident(Tag.METER)}")
 
 
 def read_energy(influx: InfluxV1, codes: Sequence[str], lo: int, hi: int) -> pd.DataFrame:
@@ -73,7 +71,7 @@ def read_energy(influx: InfluxV1, codes: Sequence[str], lo: int, hi: int) -> pd.
             if not s.values:
                 continue
             arr = np.asarray(s.values, dtype=object)
-            frames.append(pd.DataFrame({"enterprise": s.tags.get("enterprise"), "meter": s.tags.get("meter"),
+            frames.append(pd.DataFrame({"enterprise": s.tags.get(Tag.ENTERPRISE), "meter": s.tags.get(Tag.METER),
                                         "hour_s": arr[:, 0].astype(np.int64),
                                         "kwh": pd.to_numeric(arr[:, 1], errors="coerce")}))
     if not frames:
@@ -123,13 +121,14 @@ def read_over_quota(influx: InfluxV1, codes: Sequence[str], before_s: int) -> di
     one are left out (unknown, not compliant)."""
     out: dict[str, bool] = {}
     for i in range(0, len(codes), QUERY_CHUNK):
-        who = " OR ".join(f"\"enterprise\" = {quote_literal(c)}" for c in codes[i:i + QUERY_CHUNK])
-        q = (f"SELECT last(\"over_quota\") AS over FROM {quote_ident(ANALYSIS)} WHERE \"period\" = 'month' "
-             f"AND ({who}) AND time < {before_s}s GROUP BY \"enterprise\"")
+        who = " OR ".join(f"{quote_ident(Tag.ENTERPRISE)} = {quote_literal(c)}" for c in codes[i:i + QUERY_CHUNK])
+        q = (f"SELECT last(\"over_quota\") AS over FROM {quote_ident(ENTERPRISE_ANALYSIS)} "
+             f"WHERE {quote_ident(Tag.PERIOD)} = 'month' AND ({who}) AND time < {before_s}s "
+             f"GROUP BY {quote_ident(Tag.ENTERPRISE)}")
         for s in influx.query(q):
             for r in s.records():
                 if r.get("over") is not None:
-                    out[s.tags.get("enterprise", "")] = bool(r["over"])
+                    out[s.tags.get(Tag.ENTERPRISE, "")] = bool(r["over"])
     return out
 
 
@@ -220,7 +219,7 @@ def plan_lines(plan: OrderlyPlan) -> list[str]:
             if s.action == "none":
                 continue
             at = local_midnight_s(w.day, "Asia/Shanghai") + w.start * 3600
-            out.append(line(PLAN_MEASUREMENT, {"enterprise": c.code},
+            out.append(line(ORDERLY_PLAN, {Tag.ENTERPRISE: c.code},
                             {"action": s.action, "reduce_kw": float(s.reduce_kw), "shift_kw": float(s.shift_kw),
                              "curtail_kw": float(s.curtail_kw), "expected_kw": float(c.flex.expected_kw or 0.0),
                              "security_kw": float(c.flex.security_kw or 0.0), "hours": int(w.hours)}, at))
@@ -240,5 +239,5 @@ def compliance_lines(result: Verification) -> list[str]:
             value = getattr(r, key)
             if value is not None:
                 fields[key] = float(value)
-        out.append(line(COMPLIANCE_MEASUREMENT, {"enterprise": r.code}, fields, at))
+        out.append(line(ORDERLY_COMPLIANCE, {Tag.ENTERPRISE: r.code}, fields, at))
     return out

@@ -26,8 +26,8 @@ from core.registry.filecheck import (
     timestamp,
     timezone_name,
 )
-from core.registry.fileretrofits import read_retrofits
 from core.registry.fileorderly import read_orderly
+from core.registry.fileretrofits import read_retrofits
 from core.registry.fileshifts import read_shifts
 from core.registry.filespec import (
     BANK_KEYS,
